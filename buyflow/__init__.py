@@ -1,0 +1,87 @@
+"""Buyflow: a self-hosted payments service that any website can sell through."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping | None = None) -> Flask:
+    """Build the app: config, then extensions, then blueprints, then CLI commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure_settings(app, test_config)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_cli(app)
+    return app
+
+
+def configure_settings(app: Flask, test_config: Mapping | None) -> None:
+    from .config import DefaultConfig
+
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("BUYFLOW")
+    if test_config:
+        app.config.update(test_config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'buyflow.sqlite'}"
+        )
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(app)
+    if not app.config["EMBED_JS_DIR"]:
+        app.config["EMBED_JS_DIR"] = str(PROJECT_ROOT / "embed-js" / "src")
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """The secret key kept in the instance folder, made on first start (never committed)."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def configure_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (the models must be known to migrations)
+    from . import payments, security
+    from .extensions import babel, csrf, db, migrate
+    from .i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    payments.init_app(app)
+    security.init_app(app)
+
+
+def configure_blueprints(app: Flask) -> None:
+    import management
+
+    from . import embed
+    from .api import views as api_views
+    from .flow import views as flow_views
+    from .payments import webhooks
+
+    app.register_blueprint(flow_views.bp)
+    app.register_blueprint(api_views.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(embed.bp)
+    app.register_blueprint(management.bp)
+
+
+def configure_cli(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)

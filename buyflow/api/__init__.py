@@ -1,0 +1,1 @@
+"""The JSON API for sellers, versioned under /api/v1."""

@@ -1,0 +1,1 @@
+"""Development helpers (need the ``dev`` or ``test`` extra)."""

@@ -1,0 +1,209 @@
+"""The purchase steps behind the buy flow: open an order, take a card, charge it.
+
+Provider calls happen outside of open database transactions where possible, and every
+step can be repeated (a double click, a retry after a network error) without writing
+twice or charging twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Buyer, Order, OrderItem, Payment, Product, Seller
+from ..payments import get_provider
+from ..payments.base import CardSetup, ChargeRequest, PaymentError
+from ..payments.service import apply_payment_action
+from ..payments.states import Action, OrderStatus, PaymentStatus
+from ..payments.stripe import PAYMENT_METADATA_KEY
+from .state import FlowState
+
+_IN_PROGRESS = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION)
+
+
+class CheckoutError(Exception):
+    """A step the buyer cannot take; ``code`` maps to a localized message."""
+
+    def __init__(self, code: str, http_status: int = 400):
+        super().__init__(code)
+        self.code = code
+        self.http_status = http_status
+
+
+@dataclass(frozen=True)
+class PayOutcome:
+    order: Order
+    payment: Payment | None
+    client_secret: str | None = None  # when the buyer must authenticate
+
+    @property
+    def status(self) -> str:
+        if self.order.status == OrderStatus.PAID:
+            return "paid"
+        if self.payment is None:
+            return "pending"
+        return self.payment.status
+
+
+def find_seller_and_product(seller_id: str, product_id: str) -> tuple[Seller, Product]:
+    """The seller and its active product; CheckoutError if either is unknown, or the
+    product belongs to another seller."""
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=seller_id))
+    if seller is None:
+        raise CheckoutError("unknown_seller", 404)
+    product = db.session.scalar(
+        db.select(Product).filter_by(public_id=product_id, seller_id=seller.id, active=True)
+    )
+    if product is None:
+        raise CheckoutError("unknown_product", 404)
+    return seller, product
+
+
+def _order_for(flow: FlowState) -> Order | None:
+    return db.session.scalar(db.select(Order).filter_by(checkout_key=flow.checkout_key))
+
+
+def start_checkout(flow: FlowState, email: str) -> tuple[Order, CardSetup]:
+    """Open (or reopen) this flow's order for ``email`` and a card-entry session."""
+    seller, product = find_seller_and_product(flow.seller, flow.product)
+    order = _order_for(flow)
+    if order is not None and order.status != OrderStatus.PENDING:
+        raise CheckoutError("already_paid", 409)
+
+    buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
+    if buyer is None:
+        buyer = Buyer(email=email)
+        db.session.add(buyer)
+    if order is None:
+        order = Order(seller=seller, checkout_key=flow.checkout_key, amount=product.amount,
+                      currency=product.currency, locale=flow.locale, buyer_email=email)
+        order.items.append(OrderItem(product=product, name=product.name, quantity=1,
+                                     unit_amount=product.amount, amount=product.amount))
+        db.session.add(order)
+    order.buyer = buyer
+    order.buyer_email = email
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same flow started twice at once: use the first order
+        db.session.rollback()
+        return start_checkout(flow, email)
+
+    provider = get_provider()
+    if not buyer.provider_customer_ref:
+        buyer.provider_customer_ref = provider.ensure_customer(email, None)
+        db.session.commit()
+    setup = provider.start_card_setup(
+        buyer.provider_customer_ref,
+        idempotency_key=f"buyflow-setup-{order.public_id}-{uuid.uuid4().hex}",
+        metadata={"buyflow_order": order.public_id},
+    )
+    return order, setup
+
+
+def pay_with_card(flow: FlowState, setup_ref: str) -> PayOutcome:
+    """Charge the card the buyer just entered (``setup_ref``) for this flow's order.
+
+    Repeating the call with the same card entry returns the first attempt's outcome;
+    an order already paid is never charged again.
+    """
+    order = _order_for(flow)
+    if order is None:
+        raise CheckoutError("flow_invalid")
+    existing = db.session.scalar(db.select(Payment).filter_by(provider_setup_ref=setup_ref))
+    if existing is not None:
+        if existing.order_id != order.id:
+            raise CheckoutError("flow_invalid")
+        return _resume(existing)
+    if order.status == OrderStatus.PAID:
+        return PayOutcome(order, _latest_payment(order))
+    _settle_unfinished_payments(order)
+
+    saved = get_provider().finish_card_setup(setup_ref, order.buyer.provider_customer_ref)
+    payment = Payment(
+        order=order, provider=get_provider().name, amount=order.amount,
+        currency=order.currency, provider_setup_ref=setup_ref,
+        provider_method_ref=saved.method_ref, card_brand=saved.card.brand,
+        card_last4=saved.card.last4, card_exp_month=saved.card.exp_month,
+        card_exp_year=saved.card.exp_year,
+    )
+    db.session.add(payment)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same card entry submitted twice at once
+        db.session.rollback()
+        existing = db.session.scalar(db.select(Payment).filter_by(provider_setup_ref=setup_ref))
+        return _resume(existing)
+    return _charge(payment)
+
+
+def refresh_payment(flow: FlowState, payment_id: str) -> PayOutcome:
+    """Read an unfinished charge's status at the provider (after the buyer's 3-D Secure
+    step, or while it is processing) and record it."""
+    order = _order_for(flow)
+    payment = order and db.session.scalar(
+        db.select(Payment).filter_by(public_id=payment_id, order_id=order.id)
+    )
+    if payment is None:
+        raise CheckoutError("flow_invalid")
+    if payment.status in _IN_PROGRESS and payment.provider_payment_ref:
+        _record(payment, get_provider().charge_status(payment.provider_payment_ref))
+    return PayOutcome(payment.order, payment)
+
+
+def _charge(payment: Payment) -> PayOutcome:
+    order = payment.order
+    outcome = get_provider().charge(ChargeRequest(
+        amount=order.total,
+        customer_ref=order.buyer.provider_customer_ref,
+        method_ref=payment.provider_method_ref,
+        idempotency_key=payment.idempotency_key,
+        metadata={PAYMENT_METADATA_KEY: payment.public_id, "buyflow_order": order.public_id},
+    ))
+    _record(payment, outcome)
+    return PayOutcome(order, payment, outcome.client_secret)
+
+
+def _record(payment: Payment, outcome) -> None:
+    if outcome.payment_ref and not payment.provider_payment_ref:
+        payment.provider_payment_ref = outcome.payment_ref
+    if outcome.action is not None:
+        apply_payment_action(payment, outcome.action, failure_code=outcome.failure_code)
+    db.session.commit()
+
+
+def _resume(payment: Payment) -> PayOutcome:
+    """The outcome of an attempt already made; a charge that never reached the provider
+    (a crash, a lost connection) is retried under the same idempotency key."""
+    if payment.status == PaymentStatus.CREATED and not payment.provider_payment_ref:
+        return _charge(payment)
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        outcome = get_provider().charge_status(payment.provider_payment_ref)
+        return PayOutcome(payment.order, payment, outcome.client_secret)
+    return PayOutcome(payment.order, payment)
+
+
+def _settle_unfinished_payments(order: Order) -> None:
+    """Before a new card is charged, no earlier attempt of this order may still be able
+    to succeed: read each one's status and cancel what is still waiting for the buyer."""
+    provider = get_provider()
+    for payment in order.payments:
+        if payment.status not in _IN_PROGRESS:
+            continue
+        if payment.provider_payment_ref:
+            outcome = provider.charge_status(payment.provider_payment_ref)
+            if outcome.action == Action.REQUIRE_ACTION:
+                outcome = provider.cancel_charge(payment.provider_payment_ref)
+            _record(payment, outcome)
+        else:
+            # Being charged right now by another request (or lost in a crash, when a
+            # retry with the same card entry resumes it): never charge a second card.
+            raise CheckoutError("payment_in_progress", 409)
+    if order.status == OrderStatus.PAID:
+        raise CheckoutError("already_paid", 409)
+
+
+def _latest_payment(order: Order) -> Payment | None:
+    return order.payments[-1] if order.payments else None

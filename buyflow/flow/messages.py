@@ -1,0 +1,34 @@
+"""What the buyer is told, by stable code, in their language."""
+
+from flask_babel import lazy_gettext as _l
+
+BUYER_MESSAGES = {
+    "card_declined": _l("Your card was declined. Please try another card."),
+    "insufficient_funds": _l("Your card has insufficient funds. Please try another card."),
+    "expired_card": _l("Your card has expired. Please try another card."),
+    "incorrect_cvc": _l("The security code is incorrect. Please check it and try again."),
+    "incorrect_number": _l("The card number is incorrect. Please check it and try again."),
+    "authentication_failed": _l(
+        "Your bank could not confirm this payment. Please try again or use another card."
+    ),
+    "processing_error": _l("The payment could not be processed. Please try again."),
+    "provider_unavailable": _l(
+        "The payment service cannot be reached right now. Nothing was charged; please try "
+        "again in a moment."
+    ),
+    "setup_incomplete": _l("Your card details could not be confirmed. Please try again."),
+    "invalid_email": _l("Please enter a valid email address."),
+    "unknown_seller": _l("This shop is not known to Buyflow."),
+    "unknown_product": _l("This product is not available."),
+    "origin_not_allowed": _l("This website is not allowed to sell through this shop's account."),
+    "flow_expired": _l("This checkout has expired. Please close it and start again."),
+    "flow_invalid": _l("This checkout is not valid. Please close it and start again."),
+    "already_paid": _l("This order has already been paid."),
+    "payment_in_progress": _l("A payment for this order is already in progress."),
+    "bad_request": _l("The request could not be understood."),
+}
+
+
+def buyer_message(code: str) -> str:
+    """The localized message for ``code`` (a generic one for codes we do not know)."""
+    return str(BUYER_MESSAGES.get(code, BUYER_MESSAGES["processing_error"]))

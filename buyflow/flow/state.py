@@ -1,0 +1,62 @@
+"""The buy flow's state, carried by the page in a signed token instead of a cookie.
+
+Browsers block or partition third-party cookies, and the flow runs in a cross-site
+iframe; so everything the server must remember between the flow's calls travels in this
+token. Knowing the token is also what authorises the calls (it is only ever in the
+iframe's own page), which is why the flow's JSON endpoints need no CSRF cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+FLOW_SALT = "buyflow.flow.v1"
+
+
+class FlowStateError(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code  # "flow_expired" or "flow_invalid"
+
+
+@dataclass(frozen=True)
+class FlowState:
+    seller: str  # seller public id
+    product: str  # product public id
+    origin: str  # the seller page's origin, checked against the seller's registered ones
+    locale: str
+    checkout_key: str  # one per opened flow: at most one order per flow
+
+    @classmethod
+    def new(cls, *, seller: str, product: str, origin: str, locale: str) -> FlowState:
+        return cls(seller=seller, product=product, origin=origin, locale=locale,
+                   checkout_key=secrets.token_hex(16))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=FLOW_SALT,
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def dump_flow_state(state: FlowState) -> str:
+    return _serializer().dumps(asdict(state))
+
+
+def load_flow_state(token: object) -> FlowState:
+    """The state in ``token``; FlowStateError if it was altered, is garbage or too old."""
+    if not isinstance(token, str) or not token:
+        raise FlowStateError("flow_invalid")
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["FLOW_TOKEN_MAX_AGE"])
+        return FlowState(**data)
+    except SignatureExpired:
+        raise FlowStateError("flow_expired") from None
+    except (BadSignature, TypeError, ValueError):
+        raise FlowStateError("flow_invalid") from None

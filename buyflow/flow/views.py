@@ -1,0 +1,184 @@
+"""The buy-flow blueprint: the page in the iframe and the JSON calls it makes."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..extensions import csrf, db
+from ..models import Seller
+from ..money import format_money
+from ..payments import get_provider
+from ..payments.base import PaymentError
+from ..sellers.payloads import signed_result
+from ..security import content_security_policy
+from ..i18n import negotiate_locale
+from .checkout import (
+    CheckoutError,
+    PayOutcome,
+    find_seller_and_product,
+    pay_with_card,
+    refresh_payment,
+    start_checkout,
+)
+from .messages import BUYER_MESSAGES, buyer_message
+from .state import FlowState, FlowStateError, dump_flow_state, load_flow_state
+
+bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates",
+               static_folder="static")
+# The flow's calls are authorised by the signed flow token in their body, not by a
+# cookie (third-party cookies are blocked in the iframe); see state.py.
+csrf.exempt(bp)
+
+
+def _flow_csp(frame_ancestors) -> str:
+    provider = get_provider().browser_config()
+    return content_security_policy(
+        frame_ancestors=frame_ancestors,
+        script_src=provider["script_src"],
+        connect_src=provider["connect_src"],
+        frame_src=provider["frame_src"],
+    )
+
+
+def _error_page(code: str, status: int, frame_ancestors=()) -> Response:
+    response = Response(
+        render_template("flow/error.html", message=buyer_message(code), code=code),
+        status=status,
+    )
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        frame_ancestors=frame_ancestors
+    )
+    return response
+
+
+@bp.get("/")
+def open_flow():
+    """The first page of the flow, for ``seller``'s ``product``, opened by ``origin``."""
+    args = request.args
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=args.get("seller", "")))
+    g.locale = negotiate_locale(args.get("locale"), seller.default_locale if seller else None)
+    if seller is None:
+        return _error_page("unknown_seller", 404)
+    origin = args.get("origin", "")
+    if not seller.allows_origin(origin):
+        return _error_page("origin_not_allowed", 403, seller.origins)
+    try:
+        seller, product = find_seller_and_product(seller.public_id, args.get("product", ""))
+    except CheckoutError as exc:
+        return _error_page(exc.code, exc.http_status, seller.origins)
+
+    flow = FlowState.new(seller=seller.public_id, product=product.public_id, origin=origin,
+                         locale=g.locale)
+    page_data = {
+        "flow": dump_flow_state(flow),
+        "parentOrigin": origin,
+        "locale": g.locale,
+        "provider": get_provider().browser_config(),
+        "urls": {
+            "checkout": url_for("flow.checkout"),
+            "pay": url_for("flow.pay"),
+            "refresh": url_for("flow.refresh"),
+        },
+        "messages": {code: str(message) for code, message in BUYER_MESSAGES.items()},
+        "text": {
+            "processing": _("Processing your payment…"),
+            "authenticating": _("Waiting for your bank to confirm…"),
+        },
+    }
+    response = Response(render_template(
+        "flow/checkout.html", seller=seller, product=product,
+        price=format_money(product.price, g.locale), page_data=page_data,
+    ))
+    response.headers["Content-Security-Policy"] = _flow_csp(seller.origins)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class _FlowCallError(Exception):
+    def __init__(self, code: str, status: int = 400):
+        self.code, self.status = code, status
+
+
+def _flow_call() -> tuple[FlowState, dict]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise _FlowCallError("bad_request")
+    try:
+        flow = load_flow_state(body.get("flow"))
+    except FlowStateError as exc:
+        raise _FlowCallError(exc.code) from None
+    g.locale = flow.locale
+    return flow, body
+
+
+def _error_json(code: str, status: int):
+    return jsonify(status="error", error={"code": code, "message": buyer_message(code)}), status
+
+
+@bp.errorhandler(_FlowCallError)
+def _flow_call_error(exc: _FlowCallError):
+    return _error_json(exc.code, exc.status)
+
+
+@bp.errorhandler(CheckoutError)
+def _checkout_error(exc: CheckoutError):
+    return _error_json(exc.code, exc.http_status)
+
+
+@bp.errorhandler(PaymentError)
+def _payment_error(exc: PaymentError):
+    status = 503 if exc.code == "provider_unavailable" else 402
+    return _error_json(exc.code, status)
+
+
+def _string_field(body: dict, name: str, max_length: int = 200) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise _FlowCallError("bad_request")
+    return value
+
+
+@bp.post("/api/checkout")
+def checkout():
+    """Open the order for the buyer's email and a card-entry session for the browser."""
+    flow, body = _flow_call()
+    try:
+        email = validate_email(_string_field(body, "email", 320),
+                               check_deliverability=False).normalized.lower()
+    except (EmailNotValidError, _FlowCallError):
+        raise _FlowCallError("invalid_email") from None
+    order, setup = start_checkout(flow, email)
+    return jsonify(status="pending", order=order.public_id, setup=setup.reference,
+                   client_secret=setup.client_secret)
+
+
+@bp.post("/api/pay")
+def pay():
+    """Charge the card entered in the browser for this flow's order."""
+    flow, body = _flow_call()
+    return _outcome_json(pay_with_card(flow, _string_field(body, "setup", 100)))
+
+
+@bp.post("/api/refresh")
+def refresh():
+    """Where the payment stands now (after 3-D Secure, or while it is processing)."""
+    flow, body = _flow_call()
+    return _outcome_json(refresh_payment(flow, _string_field(body, "payment", 40)))
+
+
+def _outcome_json(outcome: PayOutcome):
+    order, payment = outcome.order, outcome.payment
+    status = outcome.status
+    if status == "paid":
+        return jsonify(status="paid", order=order.public_id, result=signed_result(order))
+    if status == "requires_action":
+        return jsonify(status="requires_action", order=order.public_id,
+                       payment=payment.public_id, client_secret=outcome.client_secret)
+    if status in ("failed", "canceled"):
+        code = payment.failure_code or "processing_error"
+        return jsonify(status="failed", order=order.public_id, payment=payment.public_id,
+                       error={"code": code, "message": buyer_message(code)}), 402
+    return jsonify(status="processing", order=order.public_id,
+                   payment=payment.public_id if payment else None)

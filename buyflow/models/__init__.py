@@ -1,0 +1,9 @@
+"""All models, importable from one place (and seen by Alembic through this import)."""
+
+from .buyers import Buyer
+from .catalog import Product
+from .orders import Order, OrderItem
+from .payments import Payment, PaymentEvent
+from .sellers import Seller
+
+__all__ = ["Buyer", "Order", "OrderItem", "Payment", "PaymentEvent", "Product", "Seller"]

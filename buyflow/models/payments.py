@@ -1,0 +1,66 @@
+"""Payments (one per attempt to pay an order) and their append-only event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._base import public_id, utcnow
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        String(40), unique=True, default=lambda: public_id("pay")
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), default="created")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The provider's card-setup reference: one payment per confirmed card entry.
+    provider_setup_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    provider_payment_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    provider_method_ref: Mapped[str | None] = mapped_column(String(100))
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    card_exp_month: Mapped[int | None] = mapped_column(Integer)
+    card_exp_year: Mapped[int | None] = mapped_column(Integer)
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    order = relationship("Order", back_populates="payments")
+    events: Mapped[list[PaymentEvent]] = relationship(
+        back_populates="payment", order_by="PaymentEvent.id"
+    )
+
+    @property
+    def idempotency_key(self) -> str:
+        """Derived from our own row, so a retried provider call cannot charge twice."""
+        return f"buyflow-payment-{self.public_id}"
+
+
+class PaymentEvent(db.Model):
+    """One row per status change (and per ignored provider event), never updated."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    # A provider event is applied at most once: a replayed webhook hits this constraint.
+    provider_event_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="events")

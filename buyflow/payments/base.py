@@ -1,0 +1,138 @@
+"""The payment provider interface: what the core asks of a provider, in typed values.
+
+A provider turns the core's requests into calls at its payment service and turns the
+service's answers and webhook events into *actions* (see ``states.Action``). It never
+writes a status itself: only ``payments.service`` does, through the transition table.
+Every call that can move money takes an idempotency key derived from our own row id.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..money import Money
+from .states import Action
+
+
+class PaymentError(Exception):
+    """A failure the buyer can be told about. ``code`` is stable and maps to a localized
+    message in the buy flow (card_declined, authentication_failed, provider_unavailable,
+    setup_incomplete, processing_error)."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+class WebhookSignatureError(Exception):
+    """A provider webhook whose signature does not verify."""
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What we keep of a card: never its number."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """A card-entry session at the provider; the browser completes it with the client secret."""
+
+    reference: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """A card the provider confirmed and attached to the buyer's customer record."""
+
+    method_ref: str
+    card: CardDetails
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    amount: Money
+    customer_ref: str
+    method_ref: str
+    idempotency_key: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """Where a charge stands at the provider, as an action for the transition table
+    (None while the provider is still processing: its webhook will say how it ended)."""
+
+    action: Action | None
+    payment_ref: str | None
+    # Present when the buyer must authenticate in the browser (3-D Secure).
+    client_secret: str | None = None
+    failure_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified webhook event about one of our payments."""
+
+    event_id: str
+    action: Action
+    payment_ref: str | None
+    payment_public_id: str | None
+    failure_code: str | None = None
+
+
+class PaymentProvider(ABC):
+    """Base class of payment providers. Each method says what it may do."""
+
+    name: str
+
+    @abstractmethod
+    def browser_config(self) -> dict:
+        """Public values the buy-flow page needs: ``publishable_key``, ``js_url``, and the
+        origins it loads, talks to and frames (``script_src``, ``connect_src``, ``frame_src``) for the
+        page's CSP. No secrets."""
+
+    @abstractmethod
+    def ensure_customer(self, email: str, customer_ref: str | None) -> str:
+        """Return the provider's customer reference for ``email``, creating one if
+        ``customer_ref`` is None. Moves no money."""
+
+    @abstractmethod
+    def start_card_setup(
+        self, customer_ref: str, idempotency_key: str, metadata: Mapping[str, str]
+    ) -> CardSetup:
+        """Open a card-entry session for the browser. Moves no money."""
+
+    @abstractmethod
+    def finish_card_setup(self, setup_ref: str, customer_ref: str) -> SavedCard:
+        """Check that the browser completed ``setup_ref`` for ``customer_ref`` and attach the
+        card to the customer. Raises PaymentError when the setup did not succeed or does
+        not belong to this customer. Moves no money."""
+
+    @abstractmethod
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        """Charge a saved card, confirming at once. Declines come back as an outcome with
+        Action.FAIL, not as exceptions; PaymentError only when the provider cannot be
+        reached or refuses the request itself."""
+
+    @abstractmethod
+    def charge_status(self, payment_ref: str) -> ChargeOutcome:
+        """Where a charge stands now (after the buyer's authentication, say). Read-only."""
+
+    @abstractmethod
+    def cancel_charge(self, payment_ref: str) -> ChargeOutcome:
+        """Cancel a charge still waiting for the buyer, so that it can no longer succeed.
+        Returns the charge's outcome after the attempt (it may have ended otherwise)."""
+
+    @abstractmethod
+    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
+        """Verify a webhook's signature and map it to an action, or None for events we do
+        not act on. Raises WebhookSignatureError for a bad signature. Writes nothing."""

@@ -1,0 +1,93 @@
+"""The transition tables: the only place that decides what status comes next.
+
+A decision is one of three kinds:
+- valid: the status changes and an event row is appended;
+- ignored: a duplicate or late action that changes nothing (a replayed webhook, a
+  second "succeeded" after the first);
+- invalid: an action that makes no sense from the current status; logged as an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    REQUIRE_ACTION = "require_action"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    CANCEL = "cancel"
+
+
+class PaymentStatus(StrEnum):
+    CREATED = "created"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class OrderAction(StrEnum):
+    PAY = "pay"
+
+
+_P, _A = PaymentStatus, Action
+
+PAYMENT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (_P.CREATED, _A.REQUIRE_ACTION): _P.REQUIRES_ACTION,
+    (_P.CREATED, _A.SUCCEED): _P.SUCCEEDED,
+    (_P.CREATED, _A.FAIL): _P.FAILED,
+    (_P.CREATED, _A.CANCEL): _P.CANCELED,
+    (_P.REQUIRES_ACTION, _A.SUCCEED): _P.SUCCEEDED,
+    (_P.REQUIRES_ACTION, _A.FAIL): _P.FAILED,
+    (_P.REQUIRES_ACTION, _A.CANCEL): _P.CANCELED,
+}
+
+PAYMENT_IGNORED: set[tuple[str, str]] = {
+    (_P.REQUIRES_ACTION, _A.REQUIRE_ACTION),
+    (_P.SUCCEEDED, _A.SUCCEED),
+    (_P.FAILED, _A.FAIL),
+    (_P.FAILED, _A.CANCEL),
+    (_P.CANCELED, _A.CANCEL),
+    (_P.CANCELED, _A.FAIL),
+}
+
+ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
+    (OrderStatus.PENDING, OrderAction.PAY): OrderStatus.PAID,
+}
+
+ORDER_IGNORED: set[tuple[str, str]] = set()
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # "valid", "ignored" or "invalid"
+    to_status: str
+
+    @property
+    def changes(self) -> bool:
+        return self.kind == "valid"
+
+
+def _decide(transitions, ignored, status: str, action: str) -> Decision:
+    if (status, action) in transitions:
+        return Decision("valid", transitions[(status, action)])
+    if (status, action) in ignored:
+        return Decision("ignored", status)
+    return Decision("invalid", status)
+
+
+def decide_payment(status: str, action: str) -> Decision:
+    """What ``action`` does to a payment in ``status``."""
+    return _decide(PAYMENT_TRANSITIONS, PAYMENT_IGNORED, status, action)
+
+
+def decide_order(status: str, action: str) -> Decision:
+    """What ``action`` does to an order in ``status``."""
+    return _decide(ORDER_TRANSITIONS, ORDER_IGNORED, status, action)

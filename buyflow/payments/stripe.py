@@ -1,0 +1,204 @@
+"""Stripe, through a ``stripe.StripeClient`` built from this app's config.
+
+Card numbers are entered in Stripe's card Element in the browser and never reach us. The
+flow that works on real Stripe and on localstripe: SetupIntent -> ``confirmCardSetup``
+in the browser -> we attach the card and create the PaymentIntent with ``confirm=True``
+-> if it requires action, ``confirmCardPayment`` in the browser -> we read its status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import stripe
+
+from .base import (
+    CardDetails,
+    CardSetup,
+    ChargeOutcome,
+    ChargeRequest,
+    PaymentError,
+    PaymentProvider,
+    ProviderEvent,
+    SavedCard,
+    WebhookSignatureError,
+)
+from .states import Action
+
+# Stripe's decline and error codes, folded into the few a buyer can act upon.
+_AUTHENTICATION_CODES = {"payment_intent_authentication_failure", "authentication_required"}
+_BUYER_CODES = {"card_declined", "expired_card", "incorrect_cvc", "incorrect_number",
+                "insufficient_funds", "processing_error"}
+
+_EVENT_ACTIONS = {
+    "payment_intent.succeeded": Action.SUCCEED,
+    "payment_intent.payment_failed": Action.FAIL,
+    "payment_intent.canceled": Action.CANCEL,
+}
+
+PAYMENT_METADATA_KEY = "buyflow_payment"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def buyer_code(code: str | None) -> str:
+    """A Stripe error code as one of our stable buyer-facing codes."""
+    if code in _AUTHENTICATION_CODES:
+        return "authentication_failed"
+    if code in _BUYER_CODES:
+        return code
+    return "card_declined" if code else "processing_error"
+
+
+class StripeProvider(PaymentProvider):
+    name = "stripe"
+
+    def __init__(self, *, secret_key: str, publishable_key: str, api_base: str | None = None,
+                 js_url: str, webhook_secret: str | None = None, max_network_retries: int = 2):
+        base_addresses = {"api": api_base} if api_base else None
+        self.client = stripe.StripeClient(
+            secret_key, base_addresses=base_addresses, max_network_retries=max_network_retries
+        )
+        self.api_base = api_base or "https://api.stripe.com"
+        self.publishable_key = publishable_key
+        self.js_url = js_url
+        self.webhook_secret = webhook_secret
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> StripeProvider:
+        return cls(
+            secret_key=config["STRIPE_SECRET_KEY"],
+            publishable_key=config["STRIPE_PUBLISHABLE_KEY"],
+            api_base=config.get("STRIPE_API_BASE"),
+            js_url=config["STRIPE_JS_URL"],
+            webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
+            max_network_retries=config.get("STRIPE_MAX_NETWORK_RETRIES", 2),
+        )
+
+    def browser_config(self) -> dict:
+        js_origin = _origin(self.js_url)
+        return {
+            "provider": self.name,
+            "publishable_key": self.publishable_key,
+            "js_url": self.js_url,
+            "script_src": [js_origin],
+            "connect_src": [_origin(self.api_base), js_origin],
+            "frame_src": [js_origin, "https://hooks.stripe.com"],
+        }
+
+    def ensure_customer(self, email: str, customer_ref: str | None) -> str:
+        if customer_ref:
+            return customer_ref
+        customer = self._call(self.client.v1.customers.create, params={"email": email})
+        return customer.id
+
+    def start_card_setup(self, customer_ref, idempotency_key, metadata) -> CardSetup:
+        intent = self._call(
+            self.client.v1.setup_intents.create,
+            params={"customer": customer_ref, "usage": "off_session", "metadata": dict(metadata)},
+            options={"idempotency_key": idempotency_key},
+        )
+        return CardSetup(reference=intent.id, client_secret=intent.client_secret)
+
+    def finish_card_setup(self, setup_ref: str, customer_ref: str) -> SavedCard:
+        intent = self._call(self.client.v1.setup_intents.retrieve, setup_ref)
+        if intent.customer != customer_ref:
+            raise PaymentError("setup_incomplete", "setup intent of another customer")
+        if intent.status != "succeeded" or not intent.payment_method:
+            raise PaymentError("setup_incomplete", f"setup intent is {intent.status}")
+        method = self._call(
+            self.client.v1.payment_methods.attach, intent.payment_method,
+            params={"customer": customer_ref},
+        )
+        card = method.card
+        return SavedCard(
+            method_ref=method.id,
+            card=CardDetails(brand=card.brand, last4=card.last4,
+                             exp_month=int(card.exp_month), exp_year=int(card.exp_year)),
+        )
+
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        params = {
+            "amount": request.amount.amount,
+            "currency": request.amount.currency.lower(),
+            "customer": request.customer_ref,
+            "payment_method": request.method_ref,
+            "confirm": True,
+            "metadata": dict(request.metadata),
+        }
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        except stripe.CardError as exc:
+            error = (exc.json_body or {}).get("error", {})
+            intent_ref = (error.get("payment_intent") or {}).get("id")
+            return ChargeOutcome(Action.FAIL, intent_ref, failure_code=buyer_code(exc.code))
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
+        return self._outcome(intent)
+
+    def charge_status(self, payment_ref: str) -> ChargeOutcome:
+        return self._outcome(self._call(self.client.v1.payment_intents.retrieve, payment_ref))
+
+    def cancel_charge(self, payment_ref: str) -> ChargeOutcome:
+        try:
+            intent = self.client.v1.payment_intents.cancel(payment_ref)
+        except stripe.InvalidRequestError:  # it left the cancellable states meanwhile
+            intent = self._call(self.client.v1.payment_intents.retrieve, payment_ref)
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
+        return self._outcome(intent)
+
+    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
+        if not self.webhook_secret:
+            raise WebhookSignatureError("no webhook secret configured")
+        try:
+            event = self.client.construct_event(
+                payload, headers.get("Stripe-Signature"), self.webhook_secret
+            )
+        except (stripe.SignatureVerificationError, ValueError) as exc:
+            raise WebhookSignatureError(str(exc)) from exc
+        action = _EVENT_ACTIONS.get(event.type)
+        if action is None:
+            return None
+        intent = event.data.object.to_dict()
+        metadata = intent.get("metadata") or {}
+        error = intent.get("last_payment_error") or {}
+        return ProviderEvent(
+            event_id=event.id,
+            action=action,
+            payment_ref=intent.get("id"),
+            payment_public_id=metadata.get(PAYMENT_METADATA_KEY),
+            failure_code=buyer_code(error.get("code")) if action == Action.FAIL else None,
+        )
+
+    @staticmethod
+    def _outcome(intent) -> ChargeOutcome:
+        status = intent.status
+        if status == "succeeded":
+            return ChargeOutcome(Action.SUCCEED, intent.id)
+        if status == "requires_action":
+            return ChargeOutcome(Action.REQUIRE_ACTION, intent.id,
+                                 client_secret=intent.client_secret)
+        if status == "canceled":
+            return ChargeOutcome(Action.CANCEL, intent.id)
+        if status == "requires_payment_method":
+            error = intent.to_dict().get("last_payment_error") or {}
+            return ChargeOutcome(Action.FAIL, intent.id,
+                                 failure_code=buyer_code(error.get("code")))
+        # processing (and anything newer): not final yet; the provider's webhook ends it.
+        return ChargeOutcome(None, intent.id)
+
+    @staticmethod
+    def _call(method, *args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except stripe.CardError as exc:
+            raise PaymentError(buyer_code(exc.code), exc.user_message or "") from exc
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc

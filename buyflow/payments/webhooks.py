@@ -1,0 +1,60 @@
+"""The provider's webhook endpoint: verified events feed the one status writer."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import csrf, db
+from ..models import Payment
+from . import get_provider
+from .base import WebhookSignatureError
+from .service import apply_payment_action
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("provider_webhooks", __name__, url_prefix="/webhooks")
+csrf.exempt(bp)  # authenticated by the provider's signature
+
+
+def _payment_for(event) -> Payment | None:
+    if event.payment_public_id:
+        payment = db.session.scalar(db.select(Payment).filter_by(public_id=event.payment_public_id))
+        if payment is not None:
+            return payment
+    if event.payment_ref:
+        return db.session.scalar(db.select(Payment).filter_by(provider_payment_ref=event.payment_ref))
+    return None
+
+
+@bp.post("/<provider_name>")
+def receive(provider_name: str):
+    """Apply a provider event once. Unknown and ignored events are acknowledged (so the
+    provider stops resending them); a bad signature is refused."""
+    provider = get_provider()
+    if provider_name != provider.name:
+        return jsonify(error={"code": "unknown_provider", "message": "Unknown provider."}), 404
+    try:
+        event = provider.parse_webhook(request.get_data(), request.headers)
+    except WebhookSignatureError:
+        log.warning("refused a %s webhook with a bad signature", provider_name)
+        return jsonify(error={"code": "bad_signature",
+                              "message": "The webhook signature does not verify."}), 400
+    if event is None:
+        return jsonify(received=True, applied=False)
+    payment = _payment_for(event)
+    if payment is None:
+        log.info("%s event %s is about no payment of ours", provider_name, event.event_id)
+        return jsonify(received=True, applied=False)
+    if event.payment_ref and not payment.provider_payment_ref:
+        payment.provider_payment_ref = event.payment_ref
+    try:
+        decision = apply_payment_action(payment, event.action, provider_event_id=event.event_id,
+                                        failure_code=event.failure_code)
+        db.session.commit()
+    except IntegrityError:  # the same event delivered twice at the same moment
+        db.session.rollback()
+        return jsonify(received=True, applied=False)
+    return jsonify(received=True, applied=decision.changes)

@@ -1,0 +1,1 @@
+"""What sellers integrate against: signed results and, later, signed requests and webhooks."""

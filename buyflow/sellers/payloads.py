@@ -1,0 +1,48 @@
+"""What a seller is told about an order: in the signed result and in API answers."""
+
+from __future__ import annotations
+
+from ..models import Order
+from .results import sign_result
+
+
+def _items(order: Order) -> list[dict]:
+    return [
+        {
+            "product": item.product.public_id if item.product else None,
+            "name": item.name,
+            "quantity": item.quantity,
+            "unit_amount": item.unit_amount,
+            "amount": item.amount,
+        }
+        for item in order.items
+    ]
+
+
+def order_payload(order: Order) -> dict:
+    """The order as the API shows it: amounts in minor units, times in ISO 8601 UTC."""
+    return {
+        "id": order.public_id,
+        "seller": order.seller.public_id,
+        "status": order.status,
+        "amount": order.amount,
+        "currency": order.currency,
+        "items": _items(order),
+        "buyer_email": order.buyer_email,
+        "created_at": order.created_at.isoformat(),
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+    }
+
+
+def signed_result(order: Order) -> str:
+    """The order's signed result, as handed to the seller's page."""
+    payload = {
+        "order": order.public_id,
+        "seller": order.seller.public_id,
+        "items": _items(order),
+        "amount": order.amount,
+        "currency": order.currency,
+        "status": order.status,
+        "buyer_email": order.buyer_email,
+    }
+    return sign_result(payload, order.seller.signing_secrets)

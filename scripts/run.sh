@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Sets up and runs the product locally: localstripe (a fake Stripe), the Buyflow service
+# and the demo selling site, on SQLite in instance/. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+ensure_venv dev
+
+SERVICE_PORT=${SERVICE_PORT:-5000}
+SHOP_PORT=${SHOP_PORT:-5001}
+STRIPE_PORT=${STRIPE_PORT:-8420}
+SERVICE_URL="http://127.0.0.1:$SERVICE_PORT"
+# Another *site* than the service (localhost vs 127.0.0.1), as a real shop would be.
+SHOP_URL="http://localhost:$SHOP_PORT"
+
+mkdir -p instance
+# The demo seller's secrets are made once and kept in the instance folder (not committed).
+if [ ! -f instance/demo.env ]; then
+  {
+    echo "DEMO_API_KEY=sk_demo_$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+    echo "DEMO_SIGNING_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    echo "STRIPE_WEBHOOK_SECRET=whsec_$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+  } > instance/demo.env
+  chmod 600 instance/demo.env
+fi
+set -a
+source instance/demo.env
+BUYFLOW_STRIPE_SECRET_KEY=sk_test_localstripe
+BUYFLOW_STRIPE_PUBLISHABLE_KEY=pk_test_localstripe
+BUYFLOW_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT"
+BUYFLOW_STRIPE_JS_URL="http://127.0.0.1:$STRIPE_PORT/js.stripe.com/v3/"
+BUYFLOW_STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET
+BUYFLOW_URL=$SERVICE_URL
+DEMO_SELLER_ID=sel_demo
+DEMO_PRODUCT_ID=prod_demo_coffee
+set +a
+
+FLASK=".venv/bin/flask --app wsgi"
+$FLASK db upgrade
+$FLASK demo seed --origin "$SHOP_URL"
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+wait_for() {
+  for _ in $(seq 1 100); do
+    if .venv/bin/python -c "import socket,sys; socket.create_connection(('$1', $2), 0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$3 did not start on $1:$2" >&2
+  exit 1
+}
+
+for port in "$STRIPE_PORT" "$SERVICE_PORT" "$SHOP_PORT"; do
+  if .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+    echo "Port $port is already in use: stop what runs there, or set STRIPE_PORT, SERVICE_PORT, SHOP_PORT." >&2
+    exit 1
+  fi
+done
+
+.venv/bin/python -m buyflow.dev.localstripe_server --port "$STRIPE_PORT" >instance/localstripe.log 2>&1 &
+pids+=($!)
+wait_for 127.0.0.1 "$STRIPE_PORT" localstripe
+# localstripe sends Stripe's signed webhooks to the service, as Stripe would.
+.venv/bin/python - <<PY
+import urllib.parse, urllib.request
+data = urllib.parse.urlencode({"url": "$SERVICE_URL/webhooks/stripe",
+                               "secret": "$STRIPE_WEBHOOK_SECRET"}).encode()
+urllib.request.urlopen("http://127.0.0.1:$STRIPE_PORT/_config/webhooks/buyflow", data)
+PY
+
+$FLASK run --host 127.0.0.1 --port "$SERVICE_PORT" &
+pids+=($!)
+wait_for 127.0.0.1 "$SERVICE_PORT" "the Buyflow service"
+
+.venv/bin/python -m examples.demo_shop.app --host localhost --port "$SHOP_PORT" &
+pids+=($!)
+wait_for localhost "$SHOP_PORT" "the demo shop"
+
+cat <<MSG
+
+  Buyflow is running.
+    Demo shop (buy here):  $SHOP_URL/
+    Buyflow service:       $SERVICE_URL/
+    localstripe (fake Stripe): http://127.0.0.1:$STRIPE_PORT/
+  Test cards: 4242 4242 4242 4242 (succeeds), 4000 0025 0000 3155 (3-D Secure),
+              4000 0000 0000 0341 (declined). Any future expiry, any CVC.
+  Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}"

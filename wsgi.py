@@ -1,0 +1,5 @@
+"""WSGI entry point: ``flask --app wsgi run`` or any WSGI server."""
+
+from buyflow import create_app
+
+app = create_app()
