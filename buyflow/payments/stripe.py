@@ -105,7 +105,12 @@ class StripeProvider(PaymentProvider):
         return CardSetup(reference=intent.id, client_secret=intent.client_secret)
 
     def finish_card_setup(self, setup_ref: str, customer_ref: str) -> SavedCard:
-        intent = self._call(self.client.v1.setup_intents.retrieve, setup_ref)
+        try:
+            intent = self.client.v1.setup_intents.retrieve(setup_ref)
+        except stripe.InvalidRequestError as exc:  # no such setup
+            raise PaymentError("setup_incomplete", str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
         if intent.customer != customer_ref:
             raise PaymentError("setup_incomplete", "setup intent of another customer")
         if intent.status != "succeeded" or not intent.payment_method:

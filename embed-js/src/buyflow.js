@@ -1,10 +1,10 @@
 /*!
- * Buyflow embed library v0.1.0 — https://github.com/buyflow/buyflow (MPL-2.0)
+ * Buyflow embed library v0.1.0 (MPL-2.0)
  *
  * Include once, from the Buyflow service you sell through:
  *   <script src="https://pay.example.com/embed/v1/buyflow.js"></script>
  * then call:
- *   Buyflow.open({ seller: 'pk_...', product: 'prod_...' })
+ *   Buyflow.open({ seller: 'sel_...', product: 'prod_...' })
  *     .then(function (r) { <send r.result to your server and verify it there> })
  *     .catch(function (err) { <err.code: 'closed', 'failed' codes, ...> });
  *

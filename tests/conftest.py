@@ -1,0 +1,218 @@
+"""Fixtures shared by the whole suite: localstripe, the app on a migrated database,
+sellers and products.
+
+The database is SQLite in a temporary folder unless BUYFLOW_TEST_DATABASE_URL names
+another (CI sets a PostgreSQL one). The schema always comes from the migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from sqlalchemy import MetaData, create_engine
+
+from buyflow import create_app
+from buyflow.extensions import db
+from buyflow.models import Product, Seller
+from buyflow.models.sellers import hash_api_key
+
+STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    """A localstripe server for the whole run, on a free port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "buyflow.dev.localstripe_server", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _empty_database(url: str) -> None:
+    engine = create_engine(url)
+    meta = MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("BUYFLOW_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'buyflow.sqlite'}"
+    _empty_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(localstripe_url, database_url, tmp_path_factory):
+    """The app for the whole run, its schema made by the migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "STRIPE_SECRET_KEY": "sk_test_suite",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_suite",
+        "STRIPE_API_BASE": localstripe_url,
+        "STRIPE_JS_URL": f"{localstripe_url}/js.stripe.com/v3/",
+        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+        "STRIPE_MAX_NETWORK_RETRIES": 0,
+    })
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    """Every test starts with empty tables (only when it uses the app)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+SELLER_ORIGIN = "http://localhost:5999"
+
+
+def make_seller(name: str = "Northwind Coffee", origins=(SELLER_ORIGIN,),
+                api_key: str = "sk_test_northwind", signing_secret: str = "sign-northwind"):
+    seller = Seller(name=name, origins=list(origins), signing_secrets=[signing_secret],
+                    api_key_hash=hash_api_key(api_key))
+    db.session.add(seller)
+    db.session.commit()
+    return seller
+
+
+def make_product(seller, name="Ethiopia Yirgacheffe", amount=1450, currency="EUR"):
+    product = Product(seller=seller, name=name, description="Single-origin beans.",
+                      amount=amount, currency=currency)
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+@pytest.fixture
+def seller(app_context):
+    return make_seller()
+
+
+@pytest.fixture
+def product(seller):
+    return make_product(seller)
+
+
+@pytest.fixture
+def other_seller(app_context):
+    return make_seller(name="Other Shop", origins=["http://localhost:5998"],
+                       api_key="sk_test_other", signing_secret="sign-other")
+
+
+@pytest.fixture
+def confirm_card_setup(localstripe_url):
+    """Do what Stripe.js's confirmCardSetup does in the browser: send the card to the
+    provider (never to us) and confirm the setup. Returns the setup's status."""
+
+    def confirm(client_secret: str, number: str = "4242424242424242",
+                authenticate: bool = True) -> str:
+        setup_id = client_secret.split("_secret_")[0]
+        url = f"{localstripe_url}/v1/setup_intents/{setup_id}/confirm"
+        body = {"key": "pk_test_suite", "client_secret": client_secret,
+                "payment_method_data": {"type": "card", "card": {
+                    "number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}}}
+        answer = requests.post(url, json=body, timeout=10).json()
+        if answer.get("status") == "requires_action" and authenticate:
+            answer = requests.post(url, json={"key": "pk_test_suite",
+                                              "client_secret": client_secret},
+                                   timeout=10).json()
+        return answer.get("status") or answer["error"]["code"]
+
+    return confirm
+
+
+
+def page_data(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="flow-data">(.*?)</script>', html, re.S)
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def open_flow(client):
+    """Open the flow page as the embed library would, and return the page's data."""
+
+    def open_(seller, product, origin=SELLER_ORIGIN, **params):
+        response = client.get("/flow/", query_string={
+            "seller": seller.public_id, "product": product.public_id, "origin": origin,
+            **params})
+        assert response.status_code == 200, response.text
+        return page_data(response.text)
+
+    return open_
+
+
+@pytest.fixture
+def buy(client, open_flow, confirm_card_setup):
+    """Go through the flow's calls as the page's script does; returns the /pay answer."""
+
+    def buy_(seller, product, number="4242424242424242", email="ann@example.com", data=None):
+        data = data or open_flow(seller, product)
+        opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
+        assert opened.status_code == 200, opened.json
+        confirm_card_setup(opened.json["client_secret"], number)
+        return client.post("/flow/api/pay", json={"flow": data["flow"],
+                                                  "setup": opened.json["setup"]})
+
+    return buy_

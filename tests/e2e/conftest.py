@@ -1,0 +1,98 @@
+"""Browser tests: the service on 127.0.0.1 and the demo shop on localhost, so the iframe
+is truly cross-site (with third-party cookies unavailable to it), driven in Debian's
+Chromium through Playwright."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from buyflow.cli import seed_demo_data
+from buyflow.extensions import db
+from examples.demo_shop.app import create_app as create_demo_shop
+from tests.conftest import STRIPE_WEBHOOK_SECRET
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--headless", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]
+DEMO_API_KEY = "sk_test_demo_shop"
+DEMO_SIGNING_SECRET = "sign-demo-shop"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+class LiveServer:
+    def __init__(self, wsgi_app, host: str = "127.0.0.1"):
+        self.server = make_server(host, 0, wsgi_app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def service_url(app, localstripe_url):
+    server = LiveServer(app)
+    url = f"http://127.0.0.1:{server.port}"
+    # localstripe delivers Stripe-signed webhooks to the service, as Stripe would.
+    requests.post(f"{localstripe_url}/_config/webhooks/buyflow",
+                  data={"url": f"{url}/webhooks/stripe", "secret": STRIPE_WEBHOOK_SECRET},
+                  timeout=10).raise_for_status()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def shop_server(service_url):
+    shop = create_demo_shop({
+        "BUYFLOW_URL": service_url,
+        "DEMO_SELLER_ID": "sel_demo",
+        "DEMO_PRODUCT_ID": "prod_demo_coffee",
+        "DEMO_API_KEY": DEMO_API_KEY,
+        "DEMO_SIGNING_SECRET": DEMO_SIGNING_SECRET,
+    })
+    server = LiveServer(shop)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shop_url(app, shop_server):
+    """The demo shop's URL, its seller and product seeded for this test."""
+    url = f"http://localhost:{shop_server.port}"
+    with app.app_context():
+        seed_demo_data(origin=url, api_key=DEMO_API_KEY, signing_secret=DEMO_SIGNING_SECRET)
+        db.session.remove()
+    return url
+
+
+CARD_FIELDS = ("number", "exp_month", "exp_year", "cvc", "postal_code")
+
+
+@pytest.fixture
+def checkout(page):
+    """The buy flow inside the overlay's iframe, with helpers to fill it."""
+
+    class Checkout:
+        frame = page.frame_locator('iframe[title="Checkout"]')
+
+        def fill(self, number: str, email: str = "ann@example.com"):
+            self.frame.locator("#email").fill(email)
+            for field, value in zip(CARD_FIELDS, (number, "12", "34", "123", "75001")):
+                self.frame.locator(f'input[placeholder="{field}"]').fill(value)
+
+        def authenticate(self, times: int = 1):
+            for _ in range(times):
+                self.frame.get_by_role("button", name="Complete authentication").click()
+
+    return Checkout()

@@ -1,0 +1,120 @@
+"""Buying from the demo shop through the iframe, as a buyer does."""
+
+import re
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from buyflow.extensions import db
+from buyflow.models import Order, Payment
+
+pytestmark = pytest.mark.e2e
+
+THANKS = re.compile(r"Thank you — order (ord_\S+) verified")
+
+
+def orders_and_payments(app):
+    with app.app_context():
+        orders = db.session.scalars(db.select(Order)).all()
+        payments = db.session.scalars(db.select(Payment)).all()
+        result = ([(o.public_id, o.status) for o in orders],
+                  [(p.status, p.card_last4) for p in payments],
+                  [o.buyer.provider_customer_ref for o in orders])
+        db.session.remove()
+        return result
+
+
+def charges_of(localstripe_url, customer):
+    answer = requests.get(f"{localstripe_url}/v1/charges",
+                          auth=("sk_test_suite", ""), timeout=10).json()
+    return [c for c in answer["data"] if c["customer"] == customer]
+
+
+def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, localstripe_url):
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    expect(checkout.frame.locator("#price")).to_have_text("€14.50")
+    checkout.fill("4242424242424242")
+    with page.expect_request("**/orders/confirm") as confirm:
+        checkout.frame.locator("#pay").dblclick()  # a double click must not pay twice
+    expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
+    expect(checkout.frame.get_by_role("heading", name="Thank you!")).to_be_visible()
+
+    order_id = THANKS.search(page.locator("#status").text_content()).group(1)
+    orders, payments, customers = orders_and_payments(app)
+    assert orders == [(order_id, "paid")]
+    assert payments == [("succeeded", "4242")]
+    assert len(charges_of(localstripe_url, customers[0])) == 1
+
+    # The seller's server can verify the very token the page received.
+    token = confirm.value.post_data_json["token"]
+    verified = requests.post(f"{service_url}/api/v1/results/verify", json={"token": token},
+                             headers={"Authorization": "Bearer sk_test_demo_shop"}, timeout=10)
+    assert verified.json()["order"]["id"] == order_id
+    assert verified.json()["order"]["status"] == "paid"
+
+    # The flow never needed a cookie of the service (third-party cookies are blocked).
+    assert [c for c in page.context.cookies() if c["domain"] == "127.0.0.1"] == []
+
+    checkout.frame.get_by_role("button", name="Done").click()
+    expect(page.locator("iframe[title='Checkout']")).to_have_count(0)
+
+
+def test_buy_with_a_3d_secure_card(app, page, shop_url, checkout):
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    checkout.fill("4000002500003155")
+    checkout.frame.locator("#pay").click()
+    checkout.authenticate(times=2)  # once to save the card, once for the payment
+    expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
+    orders, payments, _ = orders_and_payments(app)
+    assert [status for _, status in orders] == ["paid"]
+    assert payments == [("succeeded", "3155")]
+
+
+def test_declined_card_shows_a_clear_message_then_another_card_works(app, page, shop_url,
+                                                                    checkout):
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    checkout.fill("4000000000000341")
+    checkout.frame.locator("#pay").click()
+    expect(checkout.frame.get_by_role("alert")).to_have_text(
+        "Your card was declined. Please try another card.", timeout=20_000)
+    orders, payments, _ = orders_and_payments(app)
+    assert [status for _, status in orders] == ["pending"]
+    assert payments == [("failed", "0341")]
+    expect(page.locator("#status")).not_to_have_text(THANKS)
+
+    checkout.frame.locator('input[placeholder="number"]').fill("4242424242424242")
+    checkout.frame.locator("#pay").click()
+    expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
+    orders, payments, _ = orders_and_payments(app)
+    assert [status for _, status in orders] == ["paid"]
+    assert payments == [("failed", "0341"), ("succeeded", "4242")]
+
+
+def test_card_refused_when_saved_is_a_clear_message_and_nothing_is_paid(app, page, shop_url,
+                                                                        checkout):
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    checkout.fill("4000000000000002")
+    checkout.frame.locator("#pay").click()
+    expect(checkout.frame.get_by_role("alert")).to_have_text(
+        "Your card was declined. Please try another card.", timeout=20_000)
+    orders, payments, _ = orders_and_payments(app)
+    assert [status for _, status in orders] == ["pending"] and payments == []
+
+
+def test_the_flow_speaks_the_browsers_language(browser, app, shop_url):
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    frame = page.frame_locator('iframe[title="Checkout"]')
+    expect(frame.locator("#pay")).to_have_text("Payer 14,50\xa0€")
+    expect(frame.locator("html")).to_have_attribute("lang", "fr")
+    frame.locator("#email").fill("pas-un-email")
+    frame.locator("#pay").click()
+    expect(frame.get_by_role("alert")).to_have_text("Veuillez saisir une adresse e-mail valide.")
+    context.close()

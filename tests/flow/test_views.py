@@ -1,0 +1,190 @@
+"""The buy flow's page and calls, without a browser."""
+
+import pytest
+
+from buyflow.extensions import db
+from buyflow.models import Order, Payment
+from buyflow.sellers.results import verify_result
+from tests.conftest import SELLER_ORIGIN, make_product
+from tests.conftest import page_data
+
+
+def test_flow_page_shows_product_and_localized_price(client, product, open_flow):
+    response = client.get("/flow/", query_string={
+        "seller": product.seller.public_id, "product": product.public_id,
+        "origin": SELLER_ORIGIN, "locale": "fr"})
+    assert response.status_code == 200
+    html = response.text
+    assert 'lang="fr"' in html and "Ethiopia Yirgacheffe" in html
+    assert "14,50\xa0€" in html and "Payer 14,50\xa0€" in html
+    assert page_data(html)["parentOrigin"] == SELLER_ORIGIN
+
+
+def test_browser_language_is_used_without_a_locale_option(client, product):
+    response = client.get("/flow/", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"},
+                          query_string={"seller": product.seller.public_id,
+                                        "product": product.public_id, "origin": SELLER_ORIGIN})
+    assert 'lang="fr"' in response.text
+
+
+def test_flow_page_may_be_framed_only_by_the_sellers_origins(client, product):
+    response = client.get("/flow/", query_string={
+        "seller": product.seller.public_id, "product": product.public_id,
+        "origin": SELLER_ORIGIN})
+    csp = response.headers["Content-Security-Policy"]
+    assert f"frame-ancestors {SELLER_ORIGIN}" in csp
+    assert "X-Frame-Options" not in response.headers
+    assert "Set-Cookie" not in response.headers  # works with third-party cookies blocked
+
+
+def test_other_pages_refuse_framing(client, app):
+    response = client.get("/")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_unregistered_origin_is_refused(client, product):
+    response = client.get("/flow/", query_string={
+        "seller": product.seller.public_id, "product": product.public_id,
+        "origin": "https://evil.example", "locale": "fr"})
+    assert response.status_code == 403
+    assert "autorisé" in response.text
+    assert "frame-ancestors https://evil.example" not in response.headers["Content-Security-Policy"]
+
+
+def test_unknown_product_and_seller_are_refused(client, product):
+    seller_id = product.seller.public_id
+    unknown_product = client.get("/flow/", query_string={
+        "seller": seller_id, "product": "prod_nope", "origin": SELLER_ORIGIN})
+    assert unknown_product.status_code == 404
+    assert "This product is not available." in unknown_product.text
+    unknown_seller = client.get("/flow/", query_string={
+        "seller": "sel_nope", "product": product.public_id, "origin": SELLER_ORIGIN})
+    assert unknown_seller.status_code == 404
+
+
+def test_a_product_of_another_seller_cannot_be_bought(client, seller, other_seller):
+    foreign = make_product(other_seller, name="Not yours")
+    response = client.get("/flow/", query_string={
+        "seller": seller.public_id, "product": foreign.public_id, "origin": SELLER_ORIGIN})
+    assert response.status_code == 404
+
+
+def test_purchase_with_a_good_card(product, buy):
+    answer = buy(product.seller, product)
+    assert answer.status_code == 200 and answer.json["status"] == "paid"
+    result = verify_result(answer.json["result"], "sign-northwind")
+    assert (result["order"], result["amount"], result["currency"], result["status"]) == (
+        answer.json["order"], 1450, "EUR", "paid")
+    assert result["items"][0]["product"] == product.public_id
+    order = db.session.scalar(db.select(Order))
+    assert order.status == "paid" and order.buyer_email == "ann@example.com"
+    [payment] = order.payments
+    assert (payment.status, payment.card_last4, payment.card_brand) == ("succeeded", "4242", "visa")
+
+
+def test_declined_card_then_another_card_in_the_same_flow(product, buy, open_flow):
+    data = open_flow(product.seller, product, locale="fr")
+    declined = buy(product.seller, product, "4000000000000341", data=data)
+    assert declined.status_code == 402
+    assert declined.json["error"]["code"] == "card_declined"
+    assert declined.json["error"]["message"] == (
+        "Votre carte a été refusée. Veuillez essayer une autre carte.")
+    assert db.session.scalar(db.select(Order)).status == "pending"
+
+    paid = buy(product.seller, product, "4242424242424242", data=data)
+    assert paid.json["status"] == "paid"
+    orders = db.session.scalars(db.select(Order)).all()
+    assert len(orders) == 1 and orders[0].status == "paid"
+    assert [p.status for p in orders[0].payments] == ["failed", "succeeded"]
+
+
+def test_3ds_card_requires_action_then_refresh_settles(client, product, open_flow,
+                                                       confirm_card_setup, localstripe_url):
+    import requests
+
+    data = open_flow(product.seller, product)
+    opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
+    confirm_card_setup(opened.json["client_secret"], "4000002500003155")
+    answer = client.post("/flow/api/pay", json={"flow": data["flow"],
+                                                "setup": opened.json["setup"]})
+    assert answer.json["status"] == "requires_action"
+    # What Stripe.js's confirmCardPayment does once the buyer completes authentication.
+    intent = answer.json["client_secret"].split("_secret_")[0]
+    requests.post(f"{localstripe_url}/v1/payment_intents/{intent}/_authenticate?success=true",
+                  json={"key": "pk_test_suite", "client_secret": answer.json["client_secret"]},
+                  timeout=10)
+    settled = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                     "payment": answer.json["payment"]})
+    assert settled.json["status"] == "paid"
+
+
+def test_the_same_card_entry_submitted_twice_charges_once(client, product, open_flow,
+                                                          confirm_card_setup):
+    data = open_flow(product.seller, product)
+    opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
+    confirm_card_setup(opened.json["client_secret"])
+    body = {"flow": data["flow"], "setup": opened.json["setup"]}
+    first = client.post("/flow/api/pay", json=body)
+    second = client.post("/flow/api/pay", json=body)
+    assert first.json["status"] == second.json["status"] == "paid"
+    assert first.json["order"] == second.json["order"]
+    assert db.session.scalar(db.select(db.func.count(Payment.id))) == 1
+
+
+def test_a_paid_order_cannot_be_started_again(client, product, buy, open_flow):
+    data = open_flow(product.seller, product)
+    assert buy(product.seller, product, data=data).json["status"] == "paid"
+    again = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_paid"
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 1
+
+
+@pytest.mark.parametrize("body, code", [
+    (None, "bad_request"),
+    ({"flow": "garbage", "email": "a@b.co"}, "flow_invalid"),
+    ({"email": "a@b.co"}, "flow_invalid"),
+])
+def test_bad_calls_get_clear_errors_and_write_nothing(client, product, body, code):
+    response = client.post("/flow/api/checkout", json=body) if body else client.post(
+        "/flow/api/checkout", data="not json", content_type="application/json")
+    assert response.status_code == 400 and response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 0
+
+
+def test_a_tampered_flow_token_is_refused(client, product, open_flow):
+    token = open_flow(product.seller, product)["flow"]
+    tampered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
+    response = client.post("/flow/api/checkout", json={"flow": tampered, "email": "a@b.co"})
+    assert response.json["error"]["code"] == "flow_invalid"
+
+
+def test_an_expired_flow_is_refused(client, app, product, open_flow):
+    data = open_flow(product.seller, product)
+    app.config["FLOW_TOKEN_MAX_AGE"] = -1
+    try:
+        response = client.post("/flow/api/checkout", json={"flow": data["flow"],
+                                                           "email": "a@b.co"})
+    finally:
+        app.config["FLOW_TOKEN_MAX_AGE"] = 3600
+    assert response.json["error"]["code"] == "flow_expired"
+
+
+@pytest.mark.parametrize("email", ["", "not-an-email", "a@", 42, "x" * 400 + "@example.com"])
+def test_invalid_email_is_refused_in_the_buyers_language(client, product, open_flow, email):
+    data = open_flow(product.seller, product, locale="fr")
+    response = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
+    assert response.status_code == 400
+    assert response.json["error"] == {"code": "invalid_email",
+                                      "message": "Veuillez saisir une adresse e-mail valide."}
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 0
+
+
+def test_an_unknown_card_entry_is_refused(client, product, open_flow):
+    data = open_flow(product.seller, product)
+    client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
+    response = client.post("/flow/api/pay", json={"flow": data["flow"], "setup": "seti_nope"})
+    assert response.status_code == 402
+    assert response.json["error"]["code"] == "setup_incomplete"
+    assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0

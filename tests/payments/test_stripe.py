@@ -1,0 +1,133 @@
+"""The Stripe provider against localstripe, as the buy flow uses it."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from buyflow.money import Money
+from buyflow.payments import get_provider
+from buyflow.payments.base import ChargeRequest, PaymentError, WebhookSignatureError
+from buyflow.payments.states import Action
+from tests.conftest import STRIPE_WEBHOOK_SECRET
+
+
+@pytest.fixture
+def provider(app_context):
+    return get_provider()
+
+
+@pytest.fixture
+def customer(provider):
+    return provider.ensure_customer("ann@example.com", None)
+
+
+@pytest.fixture
+def saved_card(provider, customer, confirm_card_setup):
+    def save(number):
+        setup = provider.start_card_setup(customer, "setup-key", {"buyflow_order": "ord_1"})
+        assert confirm_card_setup(setup.client_secret, number) == "succeeded"
+        return provider.finish_card_setup(setup.reference, customer)
+    return save
+
+
+def charge(provider, customer, card, key="buyflow-payment-pay_1"):
+    return provider.charge(ChargeRequest(amount=Money(1450, "EUR"), customer_ref=customer,
+                                         method_ref=card.method_ref, idempotency_key=key,
+                                         metadata={"buyflow_payment": "pay_1"}))
+
+
+def test_existing_customer_is_reused(provider, customer):
+    assert provider.ensure_customer("ann@example.com", customer) == customer
+
+
+def test_card_setup_keeps_only_brand_last4_and_expiry(saved_card):
+    card = saved_card("4242424242424242")
+    assert card.method_ref.startswith("pm_")
+    assert (card.card.brand, card.card.last4, card.card.exp_month, card.card.exp_year) == (
+        "visa", "4242", 12, 2034)
+
+
+def test_unconfirmed_setup_is_refused(provider, customer):
+    setup = provider.start_card_setup(customer, "setup-key", {})
+    with pytest.raises(PaymentError) as caught:
+        provider.finish_card_setup(setup.reference, customer)
+    assert caught.value.code == "setup_incomplete"
+
+
+def test_setup_of_another_customer_is_refused(provider, customer, confirm_card_setup):
+    other = provider.ensure_customer("bob@example.com", None)
+    setup = provider.start_card_setup(other, "setup-key", {})
+    confirm_card_setup(setup.client_secret)
+    with pytest.raises(PaymentError) as caught:
+        provider.finish_card_setup(setup.reference, customer)
+    assert caught.value.code == "setup_incomplete"
+
+
+def test_successful_charge(provider, customer, saved_card):
+    outcome = charge(provider, customer, saved_card("4242424242424242"))
+    assert outcome.action == Action.SUCCEED and outcome.payment_ref.startswith("pi_")
+    assert provider.charge_status(outcome.payment_ref).action == Action.SUCCEED
+
+
+def test_declined_charge_is_an_outcome_not_an_exception(provider, customer, saved_card):
+    outcome = charge(provider, customer, saved_card("4000000000000341"))
+    assert outcome.action == Action.FAIL and outcome.failure_code == "card_declined"
+
+
+def test_3ds_card_asks_for_authentication_then_can_be_cancelled(provider, customer, saved_card):
+    outcome = charge(provider, customer, saved_card("4000002500003155"))
+    assert outcome.action == Action.REQUIRE_ACTION and outcome.client_secret
+    assert provider.cancel_charge(outcome.payment_ref).action == Action.CANCEL
+
+
+def test_unreachable_provider_is_a_payment_error(app):
+    from buyflow.payments.stripe import StripeProvider
+
+    provider = StripeProvider(secret_key="sk_test_x", publishable_key="pk_test_x",
+                              api_base="http://127.0.0.1:9", js_url="http://x/v3/",
+                              max_network_retries=0)
+    with pytest.raises(PaymentError) as caught:
+        provider.ensure_customer("ann@example.com", None)
+    assert caught.value.code == "provider_unavailable"
+
+
+def signed(payload: bytes, secret=STRIPE_WEBHOOK_SECRET, timestamp=None):
+    timestamp = timestamp or int(time.time())
+    signature = hmac.new(secret.encode(), b"%d." % timestamp + payload, hashlib.sha256)
+    return {"Stripe-Signature": f"t={timestamp},v1={signature.hexdigest()}"}
+
+
+def event_payload(event_type="payment_intent.succeeded", event_id="evt_1"):
+    return json.dumps({
+        "id": event_id, "object": "event", "type": event_type, "created": int(time.time()),
+        "data": {"object": {"id": "pi_1", "object": "payment_intent", "status": "succeeded",
+                            "metadata": {"buyflow_payment": "pay_1"},
+                            "last_payment_error": None}},
+    }).encode()
+
+
+def test_webhook_with_valid_signature_maps_to_an_action(provider):
+    payload = event_payload()
+    event = provider.parse_webhook(payload, signed(payload))
+    assert (event.event_id, event.action, event.payment_ref, event.payment_public_id) == (
+        "evt_1", Action.SUCCEED, "pi_1", "pay_1")
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Stripe-Signature": "t=1,v1=00"},
+    signed(b"other payload"),
+    signed(event_payload(), secret="whsec_wrong"),
+    signed(event_payload(), timestamp=int(time.time()) - 3600),
+])
+def test_webhook_with_bad_signature_is_refused(provider, headers):
+    with pytest.raises(WebhookSignatureError):
+        provider.parse_webhook(event_payload(), headers)
+
+
+def test_events_we_do_not_act_on_are_none(provider):
+    payload = event_payload("customer.created")
+    assert provider.parse_webhook(payload, signed(payload)) is None
