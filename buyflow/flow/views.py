@@ -42,9 +42,13 @@ def _flow_csp(frame_ancestors) -> str:
     )
 
 
-def _error_page(code: str, status: int, frame_ancestors=()) -> Response:
+def _error_page(code: str, status: int, frame_ancestors=(), parent_origin=None) -> Response:
+    """A localized error page. Given a ``parent_origin`` already checked against the
+    seller's registered origins, the page also tells the embed library the flow failed."""
+    message = buyer_message(code)
+    page_data = {"parentOrigin": parent_origin, "code": code, "message": message}
     response = Response(
-        render_template("flow/error.html", message=buyer_message(code), code=code),
+        render_template("flow/error.html", message=message, code=code, page_data=page_data),
         status=status,
     )
     response.headers["Content-Security-Policy"] = content_security_policy(
@@ -67,7 +71,7 @@ def open_flow():
     try:
         seller, product = find_seller_and_product(seller.public_id, args.get("product", ""))
     except CheckoutError as exc:
-        return _error_page(exc.code, exc.http_status, seller.origins)
+        return _error_page(exc.code, exc.http_status, seller.origins, parent_origin=origin)
 
     flow = FlowState.new(seller=seller.public_id, product=product.public_id, origin=origin,
                          locale=g.locale)

@@ -118,3 +118,23 @@ def test_the_flow_speaks_the_browsers_language(browser, app, shop_url):
     frame.locator("#pay").click()
     expect(frame.get_by_role("alert")).to_have_text("Veuillez saisir une adresse e-mail valide.")
     context.close()
+
+
+def open_in_page(page, options: dict) -> str:
+    """Call Buyflow.open from the seller's page; return how its promise ended."""
+    return page.evaluate("""options => Buyflow.open(options).then(
+        r => 'resolved:' + r.status, e => 'rejected:' + e.code)""", options)
+
+
+def test_closing_the_flow_rejects_with_closed(page, shop_url, checkout):
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    checkout.frame.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#status")).to_have_text("Checkout closed.")
+    expect(page.locator("iframe[title='Checkout']")).to_have_count(0)
+
+
+def test_a_flow_that_cannot_start_rejects_at_once_with_its_code(page, shop_url):
+    page.goto(shop_url)
+    outcome = open_in_page(page, {"seller": "sel_demo", "product": "prod_nope"})
+    assert outcome == "rejected:unknown_product"
