@@ -53,8 +53,11 @@ def _instance_secret_key(app: Flask) -> str:
 
 
 def configure_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (the models must be known to migrations)
-    from . import payments, security
+    from . import (
+        models,  # noqa: F401  (the models must be known to migrations)
+        payments,
+        security,
+    )
     from .extensions import babel, csrf, db, migrate
     from .i18n import select_locale
 

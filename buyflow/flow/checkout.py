@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Buyer, Order, OrderItem, Payment, Product, Seller
 from ..payments import get_provider
-from ..payments.base import CardSetup, ChargeRequest, PaymentError
+from ..payments.base import CardSetup, ChargeRequest
 from ..payments.service import apply_payment_action
 from ..payments.states import Action, OrderStatus, PaymentStatus
 from ..payments.stripe import PAYMENT_METADATA_KEY

@@ -7,13 +7,13 @@ from flask import Blueprint, Response, g, jsonify, render_template, request, url
 from flask_babel import gettext as _
 
 from ..extensions import csrf, db
+from ..i18n import negotiate_locale
 from ..models import Seller
 from ..money import format_money
 from ..payments import get_provider
 from ..payments.base import PaymentError
-from ..sellers.payloads import signed_result
 from ..security import content_security_policy
-from ..i18n import negotiate_locale
+from ..sellers.payloads import signed_result
 from .checkout import (
     CheckoutError,
     PayOutcome,

@@ -3,6 +3,9 @@
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy import DateTime, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -11,3 +14,21 @@ def utcnow() -> datetime:
 def public_id(prefix: str) -> str:
     """A random, unguessable identifier shown outside (``ord_3k9...``); row ids stay inside."""
     return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+class PublicRecord:
+    """A row with an internal id, a public id with the class's ``public_id_prefix``, and
+    its creation time."""
+
+    public_id_prefix: str
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+    @declared_attr
+    def public_id(cls) -> Mapped[str]:
+        prefix = cls.public_id_prefix
+        return mapped_column(String(40), unique=True, default=lambda: public_id(prefix))
+
+    @declared_attr
+    def created_at(cls) -> Mapped[datetime]:
+        return mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,16 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..money import Money
-from ._base import public_id, utcnow
+from ._base import PublicRecord
 
 
-class Order(db.Model):
+class Order(PublicRecord, db.Model):
     __tablename__ = "orders"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(
-        String(40), unique=True, default=lambda: public_id("ord")
-    )
+    public_id_prefix = "ord"
+
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)
     buyer_email: Mapped[str] = mapped_column(String(320))
@@ -28,7 +26,6 @@ class Order(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     locale: Mapped[str] = mapped_column(String(16), default="en")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     seller = relationship("Seller")

@@ -8,16 +8,14 @@ from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import public_id, utcnow
+from ._base import PublicRecord, utcnow
 
 
-class Payment(db.Model):
+class Payment(PublicRecord, db.Model):
     __tablename__ = "payments"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(
-        String(40), unique=True, default=lambda: public_id("pay")
-    )
+    public_id_prefix = "pay"
+
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     provider: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(30), default="created")
@@ -32,7 +30,6 @@ class Payment(db.Model):
     card_exp_month: Mapped[int | None] = mapped_column(Integer)
     card_exp_year: Mapped[int | None] = mapped_column(Integer)
     failure_code: Mapped[str | None] = mapped_column(String(60))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ._base import public_id, utcnow
+from ._base import PublicRecord
 
 
 def hash_api_key(api_key: str) -> str:
@@ -19,13 +18,11 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-class Seller(db.Model):
+class Seller(PublicRecord, db.Model):
     __tablename__ = "sellers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(
-        String(40), unique=True, default=lambda: public_id("sel")
-    )
+    public_id_prefix = "sel"
+
     name: Mapped[str] = mapped_column(String(200))
     # Origins (scheme://host[:port]) allowed to open the buy flow and to frame it.
     origins: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -33,7 +30,6 @@ class Seller(db.Model):
     signing_secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     def allows_origin(self, origin: str | None) -> bool:
         return bool(origin) and origin in self.origins

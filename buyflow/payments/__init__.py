@@ -19,4 +19,6 @@ def get_provider() -> PaymentProvider:
     try:
         return current_app.extensions[_EXTENSION_KEY]
     except KeyError:
-        raise RuntimeError("No payment provider configured: set BUYFLOW_STRIPE_SECRET_KEY") from None
+        raise RuntimeError(
+            "No payment provider configured: set BUYFLOW_STRIPE_SECRET_KEY"
+        ) from None

@@ -96,9 +96,9 @@ class PaymentProvider(ABC):
 
     @abstractmethod
     def browser_config(self) -> dict:
-        """Public values the buy-flow page needs: ``publishable_key``, ``js_url``, and the
-        origins it loads, talks to and frames (``script_src``, ``connect_src``, ``frame_src``) for the
-        page's CSP. No secrets."""
+        """Public values the buy-flow page needs: ``publishable_key``, ``js_url``, and for
+        the page's CSP the origins it loads, talks to and frames (``script_src``,
+        ``connect_src``, ``frame_src``). No secrets."""
 
     @abstractmethod
     def ensure_customer(self, email: str, customer_ref: str | None) -> str:

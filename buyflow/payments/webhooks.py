@@ -25,7 +25,8 @@ def _payment_for(event) -> Payment | None:
         if payment is not None:
             return payment
     if event.payment_ref:
-        return db.session.scalar(db.select(Payment).filter_by(provider_payment_ref=event.payment_ref))
+        query = db.select(Payment).filter_by(provider_payment_ref=event.payment_ref)
+        return db.session.scalar(query)
     return None
 
 

@@ -97,7 +97,9 @@ def create_app(config: dict | None = None) -> Flask:
 def confirm_purchase(config, token: str) -> str:
     """Check a purchase result twice and return its order id, or raise ConfirmationError."""
     if not (config["DEMO_SIGNING_SECRET"] and config["DEMO_API_KEY"]):
-        raise ConfirmationError("The shop is not configured: set DEMO_SIGNING_SECRET and DEMO_API_KEY.")
+        raise ConfirmationError(
+            "The shop is not configured: set DEMO_SIGNING_SECRET and DEMO_API_KEY."
+        )
 
     # 1. Offline: the signature proves Buyflow issued it for us, without a network call.
     try:

@@ -5,8 +5,7 @@ import pytest
 from buyflow.extensions import db
 from buyflow.models import Order, Payment
 from buyflow.sellers.results import verify_result
-from tests.conftest import SELLER_ORIGIN, make_product
-from tests.conftest import page_data
+from tests.conftest import SELLER_ORIGIN, make_product, page_data
 
 
 def test_flow_page_shows_product_and_localized_price(client, product, open_flow):

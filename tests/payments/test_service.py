@@ -1,21 +1,14 @@
 import pytest
 
 from buyflow.extensions import db
-from buyflow.models import Order, OrderItem, Payment, PaymentEvent
+from buyflow.models import PaymentEvent
 from buyflow.payments.service import apply_payment_action
 from buyflow.payments.states import Action
 
 
 @pytest.fixture
-def payment(product):
-    order = Order(seller=product.seller, checkout_key="k1", amount=1450, currency="EUR",
-                  buyer_email="ann@example.com")
-    order.items.append(OrderItem(product=product, name=product.name, quantity=1,
-                                 unit_amount=1450, amount=1450))
-    payment = Payment(order=order, provider="stripe", amount=1450, currency="EUR")
-    db.session.add_all([order, payment])
-    db.session.commit()
-    return payment
+def payment(make_payment):
+    return make_payment()
 
 
 def events(payment):

@@ -6,21 +6,13 @@ import time
 import pytest
 
 from buyflow.extensions import db
-from buyflow.models import Order, OrderItem, Payment, PaymentEvent
+from buyflow.models import PaymentEvent
 from tests.payments.test_stripe import signed
 
 
 @pytest.fixture
-def payment(product):
-    order = Order(seller=product.seller, checkout_key="k1", amount=1450, currency="EUR",
-                  buyer_email="ann@example.com")
-    order.items.append(OrderItem(product=product, name=product.name, quantity=1,
-                                 unit_amount=1450, amount=1450))
-    payment = Payment(order=order, provider="stripe", amount=1450, currency="EUR",
-                      status="requires_action", provider_payment_ref="pi_42")
-    db.session.add_all([order, payment])
-    db.session.commit()
-    return payment
+def payment(make_payment):
+    return make_payment(status="requires_action", provider_payment_ref="pi_42")
 
 
 def event(payment, event_type="payment_intent.succeeded", event_id="evt_1"):
