@@ -1,16 +1,115 @@
-"""Command-line tools: ``flask --app wsgi demo seed``."""
+"""Command-line tools: ``flask --app wsgi sellers|products|demo ...``."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 
+from .catalog import create_product
 from .extensions import db
-from .models import Product, Seller
+from .models import Product, Seller, SellerApiKey
 from .models.sellers import hash_api_key
+from .sellers import accounts
+from .sellers.urls import UrlRefused
 
 DEMO_SELLER_ID = "sel_demo"
 DEMO_PRODUCT_ID = "prod_demo_coffee"
+
+
+def _seller(public_id: str) -> Seller:
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=public_id))
+    if seller is None:
+        raise click.ClickException(f"no seller {public_id}")
+    return seller
+
+
+sellers = click.Group("sellers", help="Create sellers and manage their keys.")
+
+
+@sellers.command("create")
+@click.option("--name", required=True)
+@click.option("--origin", "origins", multiple=True, required=True,
+              help="An origin allowed to open the buy flow (repeatable).")
+@click.option("--locale", default="en", show_default=True, help="The seller's default locale.")
+@click.option("--webhook-url", help="Where to send the seller's webhooks.")
+def create_seller_command(name, origins, locale, webhook_url):
+    """Create a seller and print its ids and secrets (shown this once only)."""
+    try:
+        new = accounts.create_seller(name, list(origins), locale, webhook_url)
+    except (UrlRefused, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"seller id (publishable): {new.seller.public_id}")
+    click.echo(f"secret API key:          {new.api_key}")
+    click.echo(f"signing secret:          {new.signing_secret}")
+    if new.webhook:
+        click.echo(f"webhook endpoint:        {new.webhook.public_id} {new.webhook.url}")
+        click.echo(f"webhook secret:          {new.webhook_secret}")
+    click.echo("Keep the secrets now: Buyflow will not show them again.")
+
+
+@sellers.command("list")
+def list_sellers():
+    """List sellers with their origins (secrets are never shown)."""
+    for seller in db.session.scalars(db.select(Seller).order_by(Seller.id)):
+        keys = ", ".join(f"sk_…{k.hint}" for k in seller.api_keys if k.revoked_at is None)
+        click.echo(f"{seller.public_id}  {seller.name}  origins={','.join(seller.origins)}  "
+                   f"api keys: {keys or 'none'}  signing secrets: {len(seller.signing_secrets)}")
+
+
+@sellers.command("rotate-api-key")
+@click.argument("seller_id")
+@click.option("--revoke-old", is_flag=True, help="Revoke every other key at once.")
+def rotate_api_key(seller_id, revoke_old):
+    """Issue a new API key (printed once); old keys stay valid unless --revoke-old."""
+    click.echo(accounts.rotate_api_key(_seller(seller_id), revoke_others=revoke_old))
+
+
+@sellers.command("rotate-signing-secret")
+@click.argument("seller_id")
+def rotate_signing_secret(seller_id):
+    """Add a signing secret that signs from now on (printed once); old ones still verify."""
+    click.echo(accounts.rotate_signing_secret(_seller(seller_id)))
+
+
+@sellers.command("retire-signing-secrets")
+@click.argument("seller_id")
+def retire_signing_secrets(seller_id):
+    """Keep only the newest signing secret."""
+    click.echo(f"retired {accounts.retire_signing_secrets(_seller(seller_id))} secret(s)")
+
+
+@sellers.command("add-webhook")
+@click.argument("seller_id")
+@click.argument("url")
+def add_webhook(seller_id, url):
+    """Send the seller's webhooks to URL too; prints the endpoint's secret once."""
+    seller = _seller(seller_id)
+    try:
+        endpoint, secret = accounts.add_webhook_endpoint(seller, url)
+    except UrlRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"webhook endpoint: {endpoint.public_id} {endpoint.url}")
+    click.echo(f"webhook secret:   {secret}")
+
+
+products = click.Group("products", help="Manage sellers' catalogs.")
+
+
+@products.command("create")
+@click.option("--seller", "seller_id", required=True)
+@click.option("--name", required=True)
+@click.option("--amount", type=int, required=True, help="In minor units: 1450 is 14.50 EUR.")
+@click.option("--currency", required=True)
+@click.option("--description", default="")
+def create_product_command(seller_id, name, amount, currency, description):
+    """Add a product to a seller's catalog and print its id."""
+    try:
+        product = create_product(_seller(seller_id), name=name, amount=amount,
+                                 currency=currency, description=description)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(product.public_id)
 
 
 def seed_demo_data(*, origin: str, api_key: str, signing_secret: str) -> tuple[Seller, Product]:
@@ -22,7 +121,8 @@ def seed_demo_data(*, origin: str, api_key: str, signing_secret: str) -> tuple[S
     seller.name = "Northwind Coffee"
     seller.origins = [origin]
     seller.signing_secrets = [signing_secret]
-    seller.api_key_hash = hash_api_key(api_key)
+    if not any(key.key_hash == hash_api_key(api_key) for key in seller.api_keys):
+        seller.api_keys.append(SellerApiKey(key_hash=hash_api_key(api_key), hint=api_key[-4:]))
     product = db.session.scalar(db.select(Product).filter_by(public_id=DEMO_PRODUCT_ID))
     if product is None:
         product = Product(public_id=DEMO_PRODUCT_ID, seller=seller)
@@ -35,17 +135,20 @@ def seed_demo_data(*, origin: str, api_key: str, signing_secret: str) -> tuple[S
     return seller, product
 
 
+demo = click.Group("demo", help="Demo data for trying Buyflow locally.")
+
+
+@demo.command("seed")
+@click.option("--origin", required=True, help="Origin of the demo selling site.")
+@click.option("--api-key", envvar="DEMO_API_KEY", required=True)
+@click.option("--signing-secret", envvar="DEMO_SIGNING_SECRET", required=True)
+def seed(origin: str, api_key: str, signing_secret: str) -> None:
+    """Create or update the demo seller and product."""
+    seller, product = seed_demo_data(origin=origin, api_key=api_key,
+                                     signing_secret=signing_secret)
+    click.echo(f"demo seller {seller.public_id}, product {product.public_id}")
+
+
 def init_app(app: Flask) -> None:
-    demo = click.Group("demo", help="Demo data for trying Buyflow locally.")
-
-    @demo.command("seed")
-    @click.option("--origin", required=True, help="Origin of the demo selling site.")
-    @click.option("--api-key", envvar="DEMO_API_KEY", required=True)
-    @click.option("--signing-secret", envvar="DEMO_SIGNING_SECRET", required=True)
-    def seed(origin: str, api_key: str, signing_secret: str) -> None:
-        """Create or update the demo seller and product."""
-        seller, product = seed_demo_data(origin=origin, api_key=api_key,
-                                         signing_secret=signing_secret)
-        click.echo(f"demo seller {seller.public_id}, product {product.public_id}")
-
-    app.cli.add_command(demo)
+    for group in (sellers, products, demo):
+        app.cli.add_command(group)

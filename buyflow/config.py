@@ -30,6 +30,10 @@ class DefaultConfig:
     FLOW_TOKEN_MAX_AGE = 60 * 60
     RESULT_TOKEN_MAX_AGE = 60 * 60
 
+    # Seller webhooks may target private or loopback addresses only when this is on
+    # (development and tests); in production it stays off.
+    WEBHOOK_ALLOW_PRIVATE_URLS = False
+
     # Locales the product ships complete. The first is the fallback.
     LANGUAGES = ["en", "fr"]
     BABEL_DEFAULT_LOCALE = "en"

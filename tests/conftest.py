@@ -21,7 +21,7 @@ from sqlalchemy import MetaData, create_engine
 
 from buyflow import create_app
 from buyflow.extensions import db
-from buyflow.models import Product, Seller
+from buyflow.models import Product, Seller, SellerApiKey
 from buyflow.models.sellers import hash_api_key
 
 STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
@@ -92,6 +92,7 @@ def app(localstripe_url, database_url, tmp_path_factory):
         "STRIPE_JS_URL": f"{localstripe_url}/js.stripe.com/v3/",
         "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
         "STRIPE_MAX_NETWORK_RETRIES": 0,
+        "WEBHOOK_ALLOW_PRIVATE_URLS": True,
     })
     app.instance_path = str(tmp_path_factory.mktemp("instance"))
     with app.app_context():
@@ -130,8 +131,8 @@ SELLER_ORIGIN = "http://localhost:5999"
 
 def make_seller(name: str = "Northwind Coffee", origins=(SELLER_ORIGIN,),
                 api_key: str = "sk_test_northwind", signing_secret: str = "sign-northwind"):
-    seller = Seller(name=name, origins=list(origins), signing_secrets=[signing_secret],
-                    api_key_hash=hash_api_key(api_key))
+    seller = Seller(name=name, origins=list(origins), signing_secrets=[signing_secret])
+    seller.api_keys.append(SellerApiKey(key_hash=hash_api_key(api_key), hint=api_key[-4:]))
     db.session.add(seller)
     db.session.commit()
     return seller

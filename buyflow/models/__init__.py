@@ -4,6 +4,10 @@ from .buyers import Buyer
 from .catalog import Product
 from .orders import Order, OrderItem
 from .payments import Payment, PaymentEvent
-from .sellers import Seller
+from .sellers import Seller, SellerApiKey
+from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
-__all__ = ["Buyer", "Order", "OrderItem", "Payment", "PaymentEvent", "Product", "Seller"]
+__all__ = [
+    "Buyer", "Order", "OrderItem", "Payment", "PaymentEvent", "Product", "Seller",
+    "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
+]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
-from sqlalchemy import JSON, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import PublicRecord
+from ._base import PublicRecord, utcnow
 
 
 def hash_api_key(api_key: str) -> str:
@@ -26,22 +27,52 @@ class Seller(PublicRecord, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     # Origins (scheme://host[:port]) allowed to open the buy flow and to frame it.
     origins: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Secrets that sign results for this seller; the last one signs, all verify.
+    # Secrets that sign results and requests; the last one signs, all verify. They must
+    # stay readable to sign with, unlike API keys, which are only ever compared.
     signing_secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
+
+    api_keys: Mapped[list[SellerApiKey]] = relationship(
+        back_populates="seller", order_by="SellerApiKey.id"
+    )
+    webhook_endpoints = relationship(
+        "WebhookEndpoint", back_populates="seller", order_by="WebhookEndpoint.id"
+    )
 
     def allows_origin(self, origin: str | None) -> bool:
         return bool(origin) and origin in self.origins
 
     @classmethod
     def by_api_key(cls, api_key: str) -> Seller | None:
-        return db.session.scalar(db.select(cls).filter_by(api_key_hash=hash_api_key(api_key)))
+        """The seller owning the active API key ``api_key``, if any."""
+        return db.session.scalar(
+            db.select(cls).join(SellerApiKey).filter(
+                SellerApiKey.key_hash == hash_api_key(api_key),
+                SellerApiKey.revoked_at.is_(None),
+            )
+        )
 
-    @staticmethod
-    def new_api_key() -> str:
-        return "sk_" + secrets.token_urlsafe(32)
+    def issue_api_key(self) -> str:
+        """Add a new active API key and return it; only its hash is kept."""
+        api_key = "sk_" + secrets.token_urlsafe(32)
+        self.api_keys.append(SellerApiKey(key_hash=hash_api_key(api_key), hint=api_key[-4:]))
+        return api_key
 
-    @staticmethod
-    def new_signing_secret() -> str:
-        return "whsec_" + secrets.token_urlsafe(32)
+    def add_signing_secret(self) -> str:
+        """Add a new signing secret, which signs from now on, and return it."""
+        secret = "sign_" + secrets.token_urlsafe(32)
+        self.signing_secrets = [*self.signing_secrets, secret]
+        return secret
+
+
+class SellerApiKey(db.Model):
+    __tablename__ = "seller_api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(4))  # the last 4 characters, to tell keys apart
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    seller: Mapped[Seller] = relationship(back_populates="api_keys")

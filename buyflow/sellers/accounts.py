@@ -1,0 +1,80 @@
+"""Creating sellers and managing their keys, secrets and webhook endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import Seller, WebhookEndpoint
+from ..models._base import utcnow
+from .urls import check_webhook_url, normalize_origin
+
+
+@dataclass(frozen=True)
+class NewSeller:
+    """A created seller with the secrets shown once, never again."""
+
+    seller: Seller
+    api_key: str
+    signing_secret: str
+    webhook: WebhookEndpoint | None
+    webhook_secret: str | None
+
+
+def create_seller(name: str, origins: list[str], default_locale: str = "en",
+                  webhook_url: str | None = None) -> NewSeller:
+    """Create a seller with one API key and one signing secret (and a webhook endpoint
+    when ``webhook_url`` is given). UrlRefused or ValueError for bad input, nothing written."""
+    if not name.strip():
+        raise ValueError("a seller needs a name")
+    if not origins:
+        raise ValueError("a seller needs at least one origin")
+    seller = Seller(name=name.strip(), origins=sorted({normalize_origin(o) for o in origins}),
+                    signing_secrets=[], default_locale=default_locale)
+    api_key = seller.issue_api_key()
+    signing_secret = seller.add_signing_secret()
+    endpoint = webhook_secret = None
+    if webhook_url:
+        endpoint, webhook_secret = add_webhook_endpoint(seller, webhook_url)
+    db.session.add(seller)
+    db.session.commit()
+    return NewSeller(seller, api_key, signing_secret, endpoint, webhook_secret)
+
+
+def add_webhook_endpoint(seller: Seller, url: str) -> tuple[WebhookEndpoint, str]:
+    """Register ``url`` for ``seller``'s webhooks; returns the endpoint and its secret.
+    The caller commits."""
+    url = check_webhook_url(
+        url, allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_URLS"]
+    )
+    secret = WebhookEndpoint.new_secret()
+    endpoint = WebhookEndpoint(url=url, secret=secret)
+    seller.webhook_endpoints.append(endpoint)
+    return endpoint, secret
+
+
+def rotate_api_key(seller: Seller, *, revoke_others: bool) -> str:
+    """A new API key for ``seller``; the others stay valid unless ``revoke_others``."""
+    if revoke_others:
+        for key in seller.api_keys:
+            key.revoked_at = key.revoked_at or utcnow()
+    api_key = seller.issue_api_key()
+    db.session.commit()
+    return api_key
+
+
+def rotate_signing_secret(seller: Seller) -> str:
+    """A new signing secret that signs from now on; older ones still verify."""
+    secret = seller.add_signing_secret()
+    db.session.commit()
+    return secret
+
+
+def retire_signing_secrets(seller: Seller) -> int:
+    """Keep only the newest signing secret; returns how many were retired."""
+    retired = len(seller.signing_secrets) - 1
+    seller.signing_secrets = seller.signing_secrets[-1:]
+    db.session.commit()
+    return retired
