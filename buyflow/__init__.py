@@ -11,9 +11,9 @@ from flask import Flask
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: Mapping | None = None) -> Flask:
+def create_app(test_config: Mapping | None = None, instance_path: str | None = None) -> Flask:
     """Build the app: config, then extensions, then blueprints, then CLI commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     configure_settings(app, test_config)
     configure_extensions(app)
     configure_blueprints(app)
@@ -57,6 +57,7 @@ def configure_extensions(app: Flask) -> None:
         models,  # noqa: F401  (the models must be known to migrations)
         payments,
         security,
+        tasks,
     )
     from .extensions import babel, csrf, db, migrate
     from .i18n import select_locale
@@ -67,6 +68,7 @@ def configure_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     payments.init_app(app)
     security.init_app(app)
+    tasks.init_app(app)
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -30,6 +30,16 @@ class DefaultConfig:
     FLOW_TOKEN_MAX_AGE = 60 * 60
     RESULT_TOKEN_MAX_AGE = 60 * 60
 
+    # The task queue (Huey): SQLite storage in the instance folder unless REDIS_URL is set.
+    # TASKS_IMMEDIATE runs tasks inline, for tests.
+    REDIS_URL = None
+    TASKS_IMMEDIATE = False
+
+    # Outbound webhooks: seconds between attempts (jittered), then the delivery gives up.
+    # About three days in all, as Standard Webhooks senders do.
+    WEBHOOK_RETRY_DELAYS = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000]
+    WEBHOOK_TIMEOUT = 10
+
     # Seller webhooks may target private or loopback addresses only when this is on
     # (development and tests); in production it stays off.
     WEBHOOK_ALLOW_PRIVATE_URLS = False

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs the product locally: localstripe (a fake Stripe), the Buyflow service
-# and the demo selling site, on SQLite in instance/. Ctrl-C stops all three.
+# Sets up and runs the product locally: localstripe (a fake Stripe), the Buyflow service,
+# its task worker and the demo selling site, on SQLite in instance/. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -75,6 +75,10 @@ PY
 $FLASK run --host 127.0.0.1 --port "$SERVICE_PORT" &
 pids+=($!)
 wait_for 127.0.0.1 "$SERVICE_PORT" "the Buyflow service"
+
+# The task queue's worker delivers sellers' webhooks and retries them.
+$FLASK worker >instance/worker.log 2>&1 &
+pids+=($!)
 
 .venv/bin/python -m examples.demo_shop.app --host localhost --port "$SHOP_PORT" &
 pids+=($!)

@@ -23,6 +23,7 @@ from buyflow import create_app
 from buyflow.extensions import db
 from buyflow.models import Product, Seller, SellerApiKey
 from buyflow.models.sellers import hash_api_key
+from buyflow.tasks import get_tasks
 
 STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
 
@@ -82,7 +83,7 @@ def app(localstripe_url, database_url, tmp_path_factory):
     """The app for the whole run, its schema made by the migrations."""
     from flask_migrate import upgrade
 
-    app = create_app({
+    app = create_app(instance_path=str(tmp_path_factory.mktemp("instance")), test_config={
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -93,10 +94,11 @@ def app(localstripe_url, database_url, tmp_path_factory):
         "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
         "STRIPE_MAX_NETWORK_RETRIES": 0,
         "WEBHOOK_ALLOW_PRIVATE_URLS": True,
+        "REDIS_URL": os.environ.get("BUYFLOW_REDIS_URL"),
     })
-    app.instance_path = str(tmp_path_factory.mktemp("instance"))
     with app.app_context():
         upgrade()
+        get_tasks().huey.flush()  # a Redis queue may hold tasks of an earlier run
     return app
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import PublicRecord, utcnow
+from ._base import PublicRecord, UTCDateTime, utcnow
 
 
 class Payment(PublicRecord, db.Model):
@@ -31,7 +31,7 @@ class Payment(PublicRecord, db.Model):
     card_exp_year: Mapped[int | None] = mapped_column(Integer)
     failure_code: Mapped[str | None] = mapped_column(String(60))
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UTCDateTime(), default=utcnow, onupdate=utcnow
     )
 
     order = relationship("Order", back_populates="payments")
@@ -58,6 +58,6 @@ class PaymentEvent(db.Model):
     # A provider event is applied at most once: a replayed webhook hits this constraint.
     provider_event_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     payment: Mapped[Payment] = relationship(back_populates="events")

@@ -6,11 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import PublicRecord, utcnow
+from ._base import PublicRecord, UTCDateTime, utcnow
 
 
 def hash_api_key(api_key: str) -> str:
@@ -72,7 +72,7 @@ class SellerApiKey(db.Model):
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(4))  # the last 4 characters, to tell keys apart
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     seller: Mapped[Seller] = relationship(back_populates="api_keys")

@@ -2,6 +2,7 @@
 
 Every status change goes through ``apply_payment_action``: it locks the payment row, asks
 the transition table, appends an event row and, when a payment succeeds, moves its order.
+The sellers' webhooks about a change are written in the same transaction (the outbox).
 A provider event id is recorded with the change it caused, so a replayed webhook is
 recognised and changes nothing. Callers commit.
 """
@@ -13,6 +14,8 @@ import logging
 from ..extensions import db
 from ..models import Order, Payment, PaymentEvent
 from ..models._base import utcnow
+from ..sellers.payloads import order_payload
+from ..sellers.webhooks import record_event
 from .states import Action, Decision, OrderAction, PaymentStatus, decide_order, decide_payment
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,12 @@ def apply_payment_action(
     ))
     if decision.to_status == PaymentStatus.SUCCEEDED:
         _apply_order_action(payment.order, OrderAction.PAY)
+    elif decision.to_status == PaymentStatus.FAILED:
+        record_event(payment.order.seller, "payment.failed", {
+            "order": order_payload(payment.order),
+            "payment": {"id": payment.public_id, "amount": payment.amount,
+                        "currency": payment.currency, "failure_code": payment.failure_code},
+        })
     db.session.flush()
     return decision
 
@@ -76,4 +85,5 @@ def _apply_order_action(order: Order, action: OrderAction) -> Decision:
         order.status = decision.to_status
         if action == OrderAction.PAY:
             order.paid_at = utcnow()
+            record_event(order.seller, "order.completed", {"order": order_payload(order)})
     return decision

@@ -50,7 +50,7 @@ def add_webhook_endpoint(seller: Seller, url: str) -> tuple[WebhookEndpoint, str
         url, allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_URLS"]
     )
     secret = WebhookEndpoint.new_secret()
-    endpoint = WebhookEndpoint(url=url, secret=secret)
+    endpoint = WebhookEndpoint(url=url, secret=secret, enabled=True)
     seller.webhook_endpoints.append(endpoint)
     return endpoint, secret
 

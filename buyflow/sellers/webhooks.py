@@ -1,0 +1,192 @@
+"""Outbound webhooks to sellers, after the Standard Webhooks specification.
+
+``record_event`` writes an event and its deliveries in the caller's transaction (the
+outbox); once that transaction commits, each delivery is handed to the task queue.
+``attempt_delivery`` claims a due delivery, posts it signed (``webhook-id``,
+``webhook-timestamp``, ``webhook-signature: v1,<base64 HMAC-SHA256>``), logs the attempt
+and schedules the next one with exponential backoff and jitter. The ``webhook-id`` is the
+event's id, the same on every attempt, so sellers can drop duplicates. An endpoint
+answering 410 Gone is disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from datetime import datetime, timedelta
+
+import requests
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event as sa_event
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
+
+from ..extensions import db
+from ..models import Seller, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models._base import utcnow
+from .urls import UrlRefused, check_webhook_url
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = ("order.completed", "payment.failed", "refund.completed")
+_NEW_DELIVERIES = "buyflow.new_webhook_deliveries"
+
+
+def record_event(seller: Seller, event_type: str, data: dict) -> WebhookEvent:
+    """Add ``event_type`` with ``data`` for ``seller`` to the current transaction, with one
+    pending delivery per enabled endpoint. Nothing is sent unless the transaction commits."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    event = WebhookEvent(seller_id=seller.id, type=event_type, data=data)
+    db.session.add(event)
+    for endpoint in seller.webhook_endpoints:
+        if endpoint.enabled:
+            event.deliveries.append(WebhookDelivery(endpoint=endpoint, next_attempt_at=utcnow()))
+    return event
+
+
+def signed_headers(secret: str, message_id: str, timestamp: datetime, body: str) -> dict:
+    """The Standard Webhooks headers for ``body``."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, timestamp, body),
+        "content-type": "application/json",
+        "user-agent": "Buyflow-Webhooks/1",
+    }
+
+
+def event_body(event: WebhookEvent) -> str:
+    return json.dumps({"type": event.type, "timestamp": event.created_at.isoformat(),
+                       "data": event.data}, separators=(",", ":"), sort_keys=True)
+
+
+def attempt_delivery(delivery_id: int, now: datetime | None = None) -> str | None:
+    """Attempt ``delivery_id`` if it is pending and due, and return its status afterwards;
+    None if it was not due or another worker holds it."""
+    now = now or utcnow()
+    timeout = current_app.config["WEBHOOK_TIMEOUT"]
+    # Claiming pushes the due time past the attempt, so no other worker takes it meanwhile.
+    claimed = db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
+               WebhookDelivery.next_attempt_at <= now)
+        .values(next_attempt_at=now + timedelta(seconds=timeout * 3))
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return None
+
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    endpoint = delivery.endpoint
+    if not endpoint.enabled:
+        delivery.status, delivery.next_attempt_at = "canceled", None
+        db.session.commit()
+        return delivery.status
+
+    status_code, error, duration_ms = _post(endpoint, delivery.event, now, timeout)
+    delivery.attempts += 1
+    delivery.log.append(WebhookAttempt(attempted_at=now, status_code=status_code,
+                                       error=error, duration_ms=duration_ms))
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status, delivery.next_attempt_at = "delivered", None
+    elif status_code == 410:
+        _disable(endpoint, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC")
+    else:
+        _schedule_retry(delivery, now)
+    db.session.commit()
+    return delivery.status
+
+
+def _post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime,
+          timeout: float) -> tuple[int | None, str | None, int]:
+    body = event_body(event)
+    headers = signed_headers(endpoint.secret, event.public_id, now, body)
+    started = time.monotonic()
+    status_code = error = None
+    try:
+        check_webhook_url(endpoint.url,
+                          allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_URLS"])
+        response = requests.post(endpoint.url, data=body.encode(), headers=headers,
+                                 timeout=timeout, allow_redirects=False)
+        status_code = response.status_code
+    except UrlRefused as exc:
+        error = str(exc)
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return status_code, error and error[:300], int((time.monotonic() - started) * 1000)
+
+
+def _schedule_retry(delivery: WebhookDelivery, now: datetime) -> None:
+    delays = current_app.config["WEBHOOK_RETRY_DELAYS"]
+    if delivery.attempts > len(delays):
+        delivery.status, delivery.next_attempt_at = "failed", None
+        log.warning("webhook delivery %s gave up after %s attempts", delivery.id,
+                    delivery.attempts)
+        return
+    delay = delays[delivery.attempts - 1] * random.uniform(0.9, 1.1)
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    _enqueue([delivery.id], eta=delivery.next_attempt_at)
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    endpoint.enabled, endpoint.disabled_reason = False, reason
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
+        .values(status="canceled", next_attempt_at=None)
+    )
+
+
+def enqueue_due_deliveries(now: datetime | None = None, limit: int = 500) -> int:
+    """Hand every pending delivery that is due to the queue (recovers deliveries whose
+    task was lost, in a crash say). Returns how many."""
+    ids = db.session.scalars(
+        db.select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == "pending",
+               WebhookDelivery.next_attempt_at <= (now or utcnow()))
+        .order_by(WebhookDelivery.next_attempt_at).limit(limit)
+    ).all()
+    _enqueue(ids)
+    return len(ids)
+
+
+def _enqueue(delivery_ids, eta: datetime | None = None) -> None:
+    from ..tasks import get_tasks
+
+    task = get_tasks().deliver_webhook
+    for delivery_id in delivery_ids:
+        if eta is None:
+            task(delivery_id)
+        else:
+            task.schedule((delivery_id,), eta=eta)
+
+
+def _remember_new_deliveries(session: Session, _flush_context) -> None:
+    new = [obj.id for obj in session.new if isinstance(obj, WebhookDelivery)]
+    if new:
+        session.info.setdefault(_NEW_DELIVERIES, []).extend(new)
+
+
+def _enqueue_after_commit(session: Session) -> None:
+    ids = session.info.pop(_NEW_DELIVERIES, None)
+    if ids and has_app_context():
+        try:
+            _enqueue(ids)
+        except Exception:  # the queue is down: the periodic sweep will send them
+            log.exception("could not enqueue webhook deliveries %s", ids)
+
+
+def _forget_new_deliveries(session: Session) -> None:
+    session.info.pop(_NEW_DELIVERIES, None)
+
+
+def init_app(app: Flask) -> None:
+    """Hand deliveries to the queue when the transaction that wrote them commits."""
+    if not sa_event.contains(Session, "after_flush", _remember_new_deliveries):
+        sa_event.listen(Session, "after_flush", _remember_new_deliveries)
+        sa_event.listen(Session, "after_commit", _enqueue_after_commit)
+        sa_event.listen(Session, "after_rollback", _forget_new_deliveries)

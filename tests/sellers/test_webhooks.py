@@ -1,0 +1,210 @@
+"""Outbound webhooks: written with the change, delivered signed, retried, logged."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from buyflow.extensions import db
+from buyflow.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from buyflow.models._base import utcnow
+from buyflow.sellers.accounts import add_webhook_endpoint
+from buyflow.sellers.webhooks import attempt_delivery, enqueue_due_deliveries, record_event
+from buyflow.tasks import get_tasks
+
+
+class Receiver:
+    """A seller's webhook endpoint on loopback: records requests, answers as told."""
+
+    def __init__(self):
+        self.requests: list[tuple[dict, bytes]] = []
+        self.answers: list[int] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture
+def endpoint_secret(seller, receiver):
+    endpoint, secret = add_webhook_endpoint(seller, receiver.url)
+    db.session.commit()
+    return secret
+
+
+@pytest.fixture
+def run_queue(app):
+    """Run every task waiting in the app's real queue (SQLite or Redis storage)."""
+
+    def run():
+        huey = get_tasks().huey
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+        db.session.expire_all()
+
+    return run
+
+
+def only_delivery() -> WebhookDelivery:
+    return db.session.scalars(db.select(WebhookDelivery)).one()
+
+
+def test_a_paid_order_is_told_to_the_seller_signed(product, buy, endpoint_secret, receiver,
+                                                   run_queue):
+    answer = buy(product.seller, product)
+    run_queue()
+    [(headers, body)] = receiver.requests
+    payload = Webhook(endpoint_secret).verify(body, headers)
+    assert payload["type"] == "order.completed"
+    assert payload["data"]["order"]["id"] == answer.json["order"]
+    assert payload["data"]["order"]["status"] == "paid"
+    assert headers["webhook-id"].startswith("msg_")
+    delivery = only_delivery()
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
+    assert [a.status_code for a in delivery.log] == [200]
+
+
+def test_a_declined_payment_is_told_as_payment_failed(product, buy, endpoint_secret, receiver,
+                                                      run_queue):
+    buy(product.seller, product, "4000000000000341")
+    run_queue()
+    [(headers, body)] = receiver.requests
+    payload = Webhook(endpoint_secret).verify(body, headers)
+    assert payload["type"] == "payment.failed"
+    assert payload["data"]["payment"]["failure_code"] == "card_declined"
+    assert payload["data"]["order"]["status"] == "pending"
+
+
+def failing_event(seller):
+    record_event(seller, "order.completed", {"order": {"id": "ord_x"}})
+    db.session.commit()
+    return only_delivery()
+
+
+def test_a_failing_endpoint_is_retried_with_backoff_and_the_same_id(
+        app, seller, endpoint_secret, receiver, run_queue):
+    receiver.answers = [500, 503, 200]
+    delivery = failing_event(seller)
+    run_queue()
+    first_due = only_delivery().next_attempt_at
+    assert only_delivery().status == "pending"
+    first_attempt = only_delivery().log[0].attempted_at
+    assert timedelta(seconds=4.5) <= first_due - first_attempt <= timedelta(seconds=5.5)
+
+    assert attempt_delivery(delivery.id, now=first_due - timedelta(seconds=1)) is None
+    assert len(receiver.requests) == 1  # not due yet: nothing sent
+
+    assert attempt_delivery(delivery.id, now=first_due) == "pending"
+    second_due = only_delivery().next_attempt_at
+    assert timedelta(seconds=270) <= second_due - first_due <= timedelta(seconds=330)  # 300±10%
+    assert attempt_delivery(delivery.id, now=second_due) == "delivered"
+
+    ids = {headers["webhook-id"] for headers, _ in receiver.requests}
+    assert len(receiver.requests) == 3 and len(ids) == 1
+    for headers, body in receiver.requests:  # each attempt signed for its own time
+        sent_at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+        expected = Webhook(endpoint_secret).sign(headers["webhook-id"], sent_at, body.decode())
+        assert headers["webhook-signature"] == expected
+    assert [a.status_code for a in only_delivery().log] == [500, 503, 200]
+
+
+def test_delivery_gives_up_after_the_last_retry(app, seller, endpoint_secret, receiver,
+                                                run_queue, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_DELAYS", [1, 1])
+    receiver.answers = [500, 500, 500, 500]
+    delivery = failing_event(seller)
+    now = utcnow()
+    statuses = [attempt_delivery(delivery.id, now=now + timedelta(seconds=10 * i))
+                for i in range(4)]
+    assert statuses == ["pending", "pending", "failed", None]
+    assert len(receiver.requests) == 3
+
+
+def test_410_gone_disables_the_endpoint_and_cancels_what_waits(seller, endpoint_secret,
+                                                               receiver):
+    receiver.answers = [410]
+    record_event(seller, "order.completed", {"order": {"id": "ord_1"}})
+    record_event(seller, "order.completed", {"order": {"id": "ord_2"}})
+    db.session.commit()
+    first, second = db.session.scalars(db.select(WebhookDelivery).order_by("id")).all()
+    assert attempt_delivery(first.id) == "canceled"
+    db.session.expire_all()
+    assert second.status == "canceled"
+    endpoint = seller.webhook_endpoints[0]
+    assert endpoint.enabled is False and "410" in endpoint.disabled_reason
+    record_event(seller, "order.completed", {"order": {"id": "ord_3"}})
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(WebhookDelivery.id))) == 2
+
+
+def test_an_unreachable_endpoint_is_logged_and_retried(app, seller, app_context):
+    add_webhook_endpoint(seller, "http://127.0.0.1:9/nothing-listens")
+    delivery = failing_event(seller)
+    assert attempt_delivery(delivery.id) == "pending"
+    [attempt] = only_delivery().log
+    assert attempt.status_code is None and "ConnectionError" in attempt.error
+
+
+def test_private_addresses_are_refused_at_delivery_too(app, seller, endpoint_secret, receiver,
+                                                       monkeypatch):
+    delivery = failing_event(seller)
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_URLS", False)
+    assert attempt_delivery(delivery.id) == "pending"
+    assert receiver.requests == []
+    assert "private" in only_delivery().log[0].error
+
+
+def test_nothing_is_sent_when_the_change_is_rolled_back(seller, endpoint_secret, receiver,
+                                                        run_queue):
+    record_event(seller, "order.completed", {"order": {"id": "ord_x"}})
+    db.session.flush()
+    db.session.rollback()
+    run_queue()
+    assert receiver.requests == []
+    assert db.session.scalar(db.select(db.func.count(WebhookEvent.id))) == 0
+
+
+def test_the_sweep_hands_due_deliveries_to_the_queue(seller, endpoint_secret, receiver,
+                                                     run_queue):
+    failing_event(seller)
+    get_tasks().huey.flush()  # as if the task had been lost in a crash
+    assert enqueue_due_deliveries() == 1
+    run_queue()
+    assert only_delivery().status == "delivered"
+    assert db.session.scalar(db.select(db.func.count(WebhookAttempt.id))) == 1
+
+
+def test_unknown_event_types_are_refused(seller):
+    with pytest.raises(ValueError):
+        record_event(seller, "order.exploded", {})
+
+
+def test_the_body_is_the_standard_webhooks_envelope(seller, endpoint_secret, receiver,
+                                                    run_queue):
+    failing_event(seller)
+    run_queue()
+    body = json.loads(receiver.requests[0][1])
+    assert set(body) == {"type", "timestamp", "data"}
