@@ -75,12 +75,14 @@ def configure_blueprints(app: Flask) -> None:
     import management
 
     from . import embed
+    from .api import errors as api_errors
     from .api import views as api_views
     from .flow import views as flow_views
     from .payments import webhooks
 
     app.register_blueprint(flow_views.bp)
     app.register_blueprint(api_views.bp)
+    api_errors.init_app(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(management.bp)

@@ -1,6 +1,7 @@
 """JSON errors with stable codes, for every API answer that is not a success."""
 
-from flask import jsonify
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
@@ -11,3 +12,18 @@ class ApiError(Exception):
 
 def api_error_response(exc: ApiError):
     return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def init_app(app: Flask) -> None:
+    """Under /api/, even errors raised before a view runs (no such route, wrong method)
+    answer in JSON."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not request.path.startswith("/api/"):
+            return exc
+        code = _HTTP_CODES.get(exc.code, "http_error")
+        return api_error_response(ApiError(code, exc.description or exc.name, exc.code))

@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+from buyflow.models._base import UTCDateTime
+
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -13,6 +15,14 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
+
+
+def render_item(type_, obj, autogen_context):
+    """Write our aware-UTC column type as the plain DateTime it stores, so migrations do
+    not import the application."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def get_engine():
@@ -88,6 +98,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("render_item", render_item)
 
     connectable = get_engine()
 

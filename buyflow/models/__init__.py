@@ -2,12 +2,15 @@
 
 from .buyers import Buyer
 from .catalog import Product
+from .idempotency import IdempotencyRecord
 from .orders import Order, OrderItem
 from .payments import Payment, PaymentEvent
+from .refunds import Refund
 from .sellers import Seller, SellerApiKey
 from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
-    "Buyer", "Order", "OrderItem", "Payment", "PaymentEvent", "Product", "Seller",
+    "Buyer", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
+    "Refund", "Seller",
     "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

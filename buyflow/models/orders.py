@@ -34,6 +34,7 @@ class Order(PublicRecord, db.Model):
         back_populates="order", order_by="OrderItem.id", cascade="all, delete-orphan"
     )
     payments = relationship("Payment", back_populates="order", order_by="Payment.id")
+    refunds = relationship("Refund", back_populates="order", order_by="Refund.id")
 
     @property
     def total(self) -> Money:

@@ -79,6 +79,12 @@ class ChargeOutcome:
 
 
 @dataclass(frozen=True)
+class RefundOutcome:
+    reference: str
+    completed: bool  # False while the provider still processes it
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     """A verified webhook event about one of our payments."""
 
@@ -131,6 +137,12 @@ class PaymentProvider(ABC):
     def cancel_charge(self, payment_ref: str) -> ChargeOutcome:
         """Cancel a charge still waiting for the buyer, so that it can no longer succeed.
         Returns the charge's outcome after the attempt (it may have ended otherwise)."""
+
+    @abstractmethod
+    def refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
+        """Give ``amount`` of charge ``payment_ref`` back to the buyer. The caller has
+        checked the amount is still refundable (providers may not). PaymentError
+        ("refund_failed" or "provider_unavailable") when it did not happen."""
 
     @abstractmethod
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:

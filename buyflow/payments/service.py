@@ -63,7 +63,7 @@ def apply_payment_action(
         detail=detail or {},
     ))
     if decision.to_status == PaymentStatus.SUCCEEDED:
-        _apply_order_action(payment.order, OrderAction.PAY)
+        apply_order_action(payment.order, OrderAction.PAY)
     elif decision.to_status == PaymentStatus.FAILED:
         record_event(payment.order.seller, "payment.failed", {
             "order": order_payload(payment.order),
@@ -74,7 +74,8 @@ def apply_payment_action(
     return decision
 
 
-def _apply_order_action(order: Order, action: OrderAction) -> Decision:
+def apply_order_action(order: Order, action: OrderAction) -> Decision:
+    """Move ``order`` as the order transition table decides (locking its row)."""
     order = db.session.get(Order, order.id, with_for_update=True, populate_existing=True)
     decision = decide_order(order.status, action)
     if decision.kind == "invalid":

@@ -31,10 +31,14 @@ class PaymentStatus(StrEnum):
 class OrderStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
 
 
 class OrderAction(StrEnum):
     PAY = "pay"
+    REFUND_PART = "refund_part"
+    REFUND_REST = "refund_rest"
 
 
 _P, _A = PaymentStatus, Action
@@ -58,8 +62,14 @@ PAYMENT_IGNORED: set[tuple[str, str]] = {
     (_P.CANCELED, _A.FAIL),
 }
 
+_O, _OA = OrderStatus, OrderAction
+
 ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
-    (OrderStatus.PENDING, OrderAction.PAY): OrderStatus.PAID,
+    (_O.PENDING, _OA.PAY): _O.PAID,
+    (_O.PAID, _OA.REFUND_PART): _O.PARTIALLY_REFUNDED,
+    (_O.PAID, _OA.REFUND_REST): _O.REFUNDED,
+    (_O.PARTIALLY_REFUNDED, _OA.REFUND_PART): _O.PARTIALLY_REFUNDED,
+    (_O.PARTIALLY_REFUNDED, _OA.REFUND_REST): _O.REFUNDED,
 }
 
 ORDER_IGNORED: set[tuple[str, str]] = set()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import stripe
 
+from ..money import Money
 from .base import (
     CardDetails,
     CardSetup,
@@ -21,6 +22,7 @@ from .base import (
     PaymentError,
     PaymentProvider,
     ProviderEvent,
+    RefundOutcome,
     SavedCard,
     WebhookSignatureError,
 )
@@ -158,6 +160,20 @@ class StripeProvider(PaymentProvider):
         except stripe.StripeError as exc:
             raise PaymentError("provider_unavailable", str(exc)) from exc
         return self._outcome(intent)
+
+    def refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment_ref, "amount": amount.amount},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.InvalidRequestError as exc:
+            raise PaymentError("refund_failed", str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
+        if refund.status not in ("succeeded", "pending"):
+            raise PaymentError("refund_failed", f"refund is {refund.status}")
+        return RefundOutcome(reference=refund.id, completed=refund.status == "succeeded")
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
         if not self.webhook_secret:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import Order
+from ..models import Order, Refund
 from .results import sign_result
 
 
@@ -19,6 +19,18 @@ def _items(order: Order) -> list[dict]:
     ]
 
 
+def refund_payload(refund: Refund) -> dict:
+    return {
+        "id": refund.public_id,
+        "order": refund.order.public_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "status": refund.status,
+        "created_at": refund.created_at.isoformat(),
+    }
+
+
 def order_payload(order: Order) -> dict:
     """The order as the API shows it: amounts in minor units, times in ISO 8601 UTC."""
     return {
@@ -31,6 +43,8 @@ def order_payload(order: Order) -> dict:
         "buyer_email": order.buyer_email,
         "created_at": order.created_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "refunded_amount": sum(r.amount for r in order.refunds if r.status == "succeeded"),
+        "refunds": [refund_payload(r) for r in order.refunds],
     }
 
 
