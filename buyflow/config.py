@@ -30,8 +30,10 @@ class DefaultConfig:
     FLOW_TOKEN_MAX_AGE = 60 * 60
     RESULT_TOKEN_MAX_AGE = 60 * 60
 
-    # Locales the product ships complete. The first is the fallback.
-    LANGUAGES = ["en", "fr"]
+    # Locales the product ships complete (a catalog each in translations/, English being
+    # the source language), in the order the buyer's language menu lists them.
+    LANGUAGES = ["en", "fr", "de", "es", "it", "pt_BR", "nl", "pl", "sv", "tr",
+                 "ja", "ko", "zh_CN", "ru", "ar", "he"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = "../translations"
 

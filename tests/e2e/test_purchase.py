@@ -26,8 +26,10 @@ def orders_and_payments(app):
 
 
 def charges_of(localstripe_url, customer):
-    answer = requests.get(f"{localstripe_url}/v1/charges",
+    # localstripe keeps every charge of the run and lists 10 by default: ask for all.
+    answer = requests.get(f"{localstripe_url}/v1/charges", params={"limit": 100},
                           auth=("sk_test_suite", ""), timeout=10).json()
+    assert not answer["has_more"]
     return [c for c in answer["data"] if c["customer"] == customer]
 
 
