@@ -54,18 +54,19 @@ def _instance_secret_key(app: Flask) -> str:
 
 def configure_extensions(app: Flask) -> None:
     from . import (
+        i18n,
         models,  # noqa: F401  (the models must be known to migrations)
         payments,
         security,
         tasks,
     )
     from .extensions import babel, csrf, db, migrate
-    from .i18n import select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     payments.init_app(app)
     security.init_app(app)
     tasks.init_app(app)

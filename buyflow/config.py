@@ -44,8 +44,10 @@ class DefaultConfig:
     # (development and tests); in production it stays off.
     WEBHOOK_ALLOW_PRIVATE_URLS = False
 
-    # Locales the product ships complete. The first is the fallback.
-    LANGUAGES = ["en", "fr"]
+    # Locales the product ships complete (a catalog each in translations/, English being
+    # the source language), in the order the buyer's language menu lists them.
+    LANGUAGES = ["en", "fr", "de", "es", "it", "pt_BR", "nl", "pl", "sv", "tr",
+                 "ja", "ko", "zh_CN", "ru", "ar", "he"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = "../translations"
 

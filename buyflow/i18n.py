@@ -1,20 +1,35 @@
-"""Which language a request is answered in."""
+"""Which language a request is answered in, and what templates need to know about it."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from functools import cache
+
+from babel import Locale
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale
 
 
 def supported_locale(requested: str | None) -> str | None:
-    """``requested`` (like "fr" or "fr-CA") as one of the shipped locales, or None."""
+    """``requested`` (like "fr", "fr-CA", "pt-br") as one of the shipped locales, or None.
+
+    An exact match wins; then the bare language ("fr-CA" -> fr); then the first shipped
+    locale of that language ("pt-PT" -> pt_BR: closer for its reader than the fallback).
+    """
     if not requested:
         return None
     supported = current_app.config["LANGUAGES"]
-    wanted = requested.replace("-", "_")
-    if wanted in supported:
-        return wanted
-    language = wanted.split("_")[0].lower()
-    return language if language in supported else None
+    wanted = requested.replace("-", "_").lower()
+    language = wanted.split("_")[0]
+    for code in supported:
+        if code.lower() == wanted:
+            return code
+    for code in supported:
+        if code.lower() == language:
+            return code
+    for code in supported:
+        if code.lower().split("_")[0] == language:
+            return code
+    return None
 
 
 def negotiate_locale(requested: str | None, seller_default: str | None = None) -> str:
@@ -22,12 +37,54 @@ def negotiate_locale(requested: str | None, seller_default: str | None = None) -
     default, then the service's."""
     return (
         supported_locale(requested)
-        or request.accept_languages.best_match(current_app.config["LANGUAGES"])
+        or _browser_locale()
         or supported_locale(seller_default)
         or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
 
 
+def _browser_locale() -> str | None:
+    """The first of the browser's languages, by preference, that we ship, or None."""
+    for requested, _quality in request.accept_languages:
+        locale = supported_locale(requested)
+        if locale:
+            return locale
+    return None
+
+
 def select_locale() -> str:
     """Flask-Babel's locale selector: a view may decide first by setting ``g.locale``."""
     return g.get("locale") or negotiate_locale(request.args.get("locale"))
+
+
+@cache
+def text_direction(locale: str) -> str:
+    """"rtl" for locales written right to left (ar, he), else "ltr" — from CLDR's
+    character order, not from a list of our own."""
+    order = Locale.parse(locale).character_order
+    return "rtl" if order == "right-to-left" else "ltr"
+
+
+@cache
+def language_name(locale: str) -> str:
+    """The locale's name in its own language, first letter capitalised where the script
+    has capitals ("Français", "Deutsch", "日本語", "العربية")."""
+    name = Locale.parse(locale).display_name
+    return name[:1].upper() + name[1:]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Every shipped locale as (code, its own name), in configuration order."""
+    return [(code, language_name(code)) for code in current_app.config["LANGUAGES"]]
+
+
+def locale_context() -> dict:
+    """Template variables every page uses for its <html> element: ``html_lang`` (BCP 47,
+    "pt-BR") and ``text_direction`` ("ltr" or "rtl") of the locale the page speaks."""
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return {"html_lang": locale.replace("_", "-"), "text_direction": text_direction(locale)}
+
+
+def init_app(app: Flask) -> None:
+    """Give every template the page's language and direction."""
+    app.context_processor(locale_context)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the embed library's unit tests (Node) and the Python suite,
-# browser tests included (Debian's Chromium, installed here when missing).
+# browser tests included (Debian's Chromium and a Japanese font, installed here when
+# missing; axe-core from npm into tests/e2e/node_modules).
 #   bash scripts/test.sh                 # everything, on SQLite
 #   bash scripts/test.sh -k verify       # arguments go to pytest
 #   BUYFLOW_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test bash scripts/test.sh
@@ -9,11 +10,22 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 ensure_venv test
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium for the browser tests..."
+# Debian packages the browser tests need: chromium, and fonts for the screenshots
+# (DejaVu, which chromium pulls in, covers Arabic and Hebrew; Japanese needs its own).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+fc-list :lang=ja 2>/dev/null | grep -q . || missing+=(fonts-ipafont-gothic)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing Debian's ${missing[*]} for the browser tests..."
   SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# axe-core, pinned by tests/e2e/package-lock.json; reinstalled when the lock changes.
+if [ ! -f tests/e2e/node_modules/.package-lock.json ] \
+   || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --prefix tests/e2e >/dev/null
 fi
 
 echo "== embed-js unit tests (node --test)"

@@ -56,3 +56,17 @@ def test_allocation_gives_remainders_to_the_first_parts():
 ])
 def test_format_money_is_localized_with_the_currency_exponent(money, locale, expected):
     assert format_money(money, locale) == expected
+
+
+@pytest.mark.parametrize("money, locale, text", [
+    (Money(123456, "EUR"), "de", "1.234,56\xa0€"),
+    (Money(1235, "JPY"), "ja", "￥1,235"),
+    (Money(1235, "JPY"), "en", "¥1,235"),
+    (Money(123456, "EUR"), "fr", "1\u202f234,56\xa0€"),
+    (Money(123456, "EUR"), "ar", "\u200f1,234.56\xa0€"),
+    (Money(123456, "ILS"), "he", "\u200f1,234.56\xa0\u200f₪"),
+    (Money(1234567, "KWD"), "ar", "\u200f1,234.567\xa0د.ك.\u200f"),
+    (Money(123456, "USD"), "pt_BR", "US$\xa01.234,56"),
+])
+def test_money_is_formatted_for_each_locale_with_the_currency_exponent(money, locale, text):
+    assert format_money(money, locale) == text

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ..extensions import csrf, db
-from ..i18n import negotiate_locale
+from ..i18n import language_choices, negotiate_locale
 from ..models import Seller
 from ..money import format_money
 from ..payments import get_provider
@@ -57,10 +58,15 @@ def _error_page(code: str, status: int, frame_ancestors=(), parent_origin=None) 
     return response
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 def open_flow():
-    """The first page of the flow, for ``seller``'s ``product``, opened by ``origin``."""
-    args = request.args
+    """The first page of the flow, for ``seller``'s ``product``, opened by ``origin``.
+
+    The embed library GETs it; the language menu POSTs the same parameters with another
+    ``locale`` and the email typed so far (a POST keeps the email out of URLs and logs).
+    Nothing is written either way: the order is made only when the buyer pays.
+    """
+    args = request.values
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=args.get("seller", "")))
     g.locale = negotiate_locale(args.get("locale"), seller.default_locale if seller else None)
     if seller is None:
@@ -94,6 +100,9 @@ def open_flow():
     response = Response(render_template(
         "flow/checkout.html", seller=seller, product=product,
         price=format_money(product.price, g.locale), page_data=page_data,
+        languages=language_choices(), email=request.form.get("email", "")[:320],
+        flow_params={name: value for name, value in args.items()
+                     if name not in ("locale", "email")},
     ))
     response.headers["Content-Security-Policy"] = _flow_csp(seller.origins)
     response.headers["Cache-Control"] = "no-store"
@@ -176,7 +185,10 @@ def _outcome_json(outcome: PayOutcome):
     order, payment = outcome.order, outcome.payment
     status = outcome.status
     if status == "paid":
-        return jsonify(status="paid", order=order.public_id, result=signed_result(order))
+        receipt = _("%(amount)s paid on %(date)s.", amount=format_money(order.total, g.locale),
+                    date=format_date(order.paid_at, format="long"))
+        return jsonify(status="paid", order=order.public_id, result=signed_result(order),
+                       receipt=receipt)
     if status == "requires_action":
         return jsonify(status="requires_action", order=order.public_id,
                        payment=payment.public_id, client_secret=outcome.client_secret)

@@ -16,7 +16,14 @@ from ..models import Order, Payment, PaymentEvent
 from ..models._base import utcnow
 from ..sellers.payloads import order_payload
 from ..sellers.webhooks import record_event
-from .states import Action, Decision, OrderAction, PaymentStatus, decide_order, decide_payment
+from .states import (
+    Action,
+    Decision,
+    OrderAction,
+    PaymentStatus,
+    decide_order,
+    decide_payment,
+)
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from ..extensions import db
-from ..models import Seller, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import (
+    Seller,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from ..models._base import utcnow
 from .urls import UrlRefused, check_webhook_url
 

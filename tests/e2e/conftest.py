@@ -5,11 +5,13 @@ Chromium through Playwright."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 import requests
 from werkzeug.serving import make_server
 
+from buyflow import PROJECT_ROOT
 from buyflow.cli import seed_demo_data
 from buyflow.extensions import db
 from examples.demo_shop.app import create_app as create_demo_shop
@@ -96,3 +98,46 @@ def checkout(page):
                 self.frame.get_by_role("button", name="Complete authentication").click()
 
     return Checkout()
+
+
+# --- Accessibility and localization checks (axe-core from npm, screenshots) -------------
+
+AXE_JS = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SCREENSHOTS = PROJECT_ROOT / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_JS.exists():
+        pytest.fail("axe-core is missing: npm ci --no-audit --no-fund --prefix tests/e2e "
+                    "(scripts/test.sh runs it)")
+    return AXE_JS.read_text()
+
+
+@pytest.fixture
+def axe(axe_source):
+    """``axe(target, exclude=())``: the WCAG 2.2 A/AA violations axe-core finds in a Page
+    or Frame (as short dicts; [] when there are none). axe is injected through the
+    DevTools protocol, which the pages' CSP does not block."""
+
+    def run(target, exclude=()):
+        if not target.evaluate("() => typeof window.axe === 'object'"):
+            target.evaluate(axe_source)
+        return target.evaluate(
+            """async ([tags, exclude]) => {
+                const context = { exclude: exclude.map(selector => [selector]) };
+                const result = await axe.run(context, { runOnly: { type: 'tag', values: tags } });
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ')) }));
+            }""", [AXE_TAGS, list(exclude)])
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    """The folder the README names for the screenshots tests make (git-ignored)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS

@@ -1,6 +1,9 @@
 """The buy flow's page and calls, without a browser."""
 
+import re
+
 import pytest
+from babel.dates import format_date
 
 from buyflow.extensions import db
 from buyflow.models import Order, Payment
@@ -187,3 +190,38 @@ def test_an_unknown_card_entry_is_refused(client, product, open_flow):
     assert response.status_code == 402
     assert response.json["error"]["code"] == "setup_incomplete"
     assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0
+
+
+def test_the_buyer_can_switch_language_keeping_the_flows_parameters(client, product):
+    query = {"seller": product.seller.public_id, "product": product.public_id,
+             "origin": SELLER_ORIGIN, "locale": "de"}
+    html = client.get("/flow/", query_string=query).text
+    form = re.search(r'<form id="language-form".*?</form>', html, re.S).group(0)
+    assert 'method="post" action="/flow/"' in form
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+    assert hidden == {"seller": product.seller.public_id, "product": product.public_id,
+                      "origin": SELLER_ORIGIN, "email": ""}
+    assert '<label for="locale">Sprache</label>' in form
+    options = re.findall(r'<option value="(\w+)" lang="([\w-]+)"( selected)?>([^<]+)</option>',
+                         form)
+    assert len(options) == 16
+    assert ("de", "de", " selected", "Deutsch") in options
+    assert ("ja", "ja", "", "日本語") in options and ("pt_BR", "pt-BR", "", "Português (Brasil)") in options
+
+
+def test_the_confirmation_tells_amount_and_date_in_the_buyers_language(product, buy, open_flow):
+    paid = buy(product.seller, product, data=open_flow(product.seller, product, locale="de"))
+    order = db.session.scalar(db.select(Order))
+    date = format_date(order.paid_at, "long", locale="de")
+    assert paid.json["receipt"] == f"14,50\xa0€ bezahlt am {date}."
+
+
+def test_switching_language_posts_back_the_flow_and_the_email(client, product):
+    response = client.post("/flow/", data={
+        "seller": product.seller.public_id, "product": product.public_id,
+        "origin": SELLER_ORIGIN, "locale": "ja", "email": "ann@example.com"})
+    assert response.status_code == 200
+    assert '<html lang="ja" dir="ltr">' in response.text
+    assert 'value="ann@example.com"' in response.text
+    assert page_data(response.text)["locale"] == "ja"
+    assert db.session.scalar(db.select(Order)) is None  # nothing written

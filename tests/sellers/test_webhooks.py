@@ -14,7 +14,11 @@ from buyflow.extensions import db
 from buyflow.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from buyflow.models._base import utcnow
 from buyflow.sellers.accounts import add_webhook_endpoint
-from buyflow.sellers.webhooks import attempt_delivery, enqueue_due_deliveries, record_event
+from buyflow.sellers.webhooks import (
+    attempt_delivery,
+    enqueue_due_deliveries,
+    record_event,
+)
 from buyflow.tasks import get_tasks
 
 

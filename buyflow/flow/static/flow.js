@@ -11,13 +11,22 @@
 
   var form = document.getElementById('pay-form');
   var payButton = document.getElementById('pay');
+  var emailInput = document.getElementById('email');
+  var languageForm = document.getElementById('language-form');
   var errorBox = document.getElementById('flow-error');
   var statusBox = document.getElementById('flow-status');
   var stripe = window.Stripe(data.provider.publishable_key);
   var card = stripe.elements({ locale: data.locale }).create('card');
   card.mount('#card-element');
 
+  /* Switching language reloads the page: the email typed so far goes along (storage is
+   * out of reach in a third-party iframe; the card cannot go along, it is the provider's). */
+  languageForm.addEventListener('submit', function () {
+    languageForm.elements.email.value = emailInput.value;
+  });
+
   function showError(code, message) {
+    if (code === 'invalid_email') emailInput.setAttribute('aria-invalid', 'true');
     statusBox.textContent = '';
     errorBox.textContent = message || data.messages[code] || data.messages.processing_error;
     payButton.disabled = false;
@@ -65,6 +74,7 @@
   function finish(answer) {
     form.hidden = true;
     document.getElementById('order-id').textContent = answer.order;
+    document.getElementById('receipt').textContent = answer.receipt || '';
     var done = document.getElementById('done');
     done.hidden = false;
     done.focus();
@@ -75,10 +85,15 @@
     event.preventDefault();
     if (payButton.disabled) return;
     payButton.disabled = true;
+    // From the first Pay on an order may exist: the language stays as it is. (Disabled,
+    // not hidden: the page must not shift under a second click.)
+    languageForm.locale.disabled = true;
+    document.getElementById('change-language').disabled = true;
+    emailInput.removeAttribute('aria-invalid');
     errorBox.textContent = '';
     statusBox.textContent = data.text.processing;
 
-    var email = document.getElementById('email').value.trim();
+    var email = emailInput.value.trim();
     var opened = await call(data.urls.checkout, { email: email });
     if (opened.status === 'error') return showError(opened.error.code, opened.error.message);
 

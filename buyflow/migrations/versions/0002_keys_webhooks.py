@@ -5,9 +5,8 @@ Revises: 0001_initial
 Create Date: 2026-11-22 02:20:38.655798
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0002_keys_webhooks"

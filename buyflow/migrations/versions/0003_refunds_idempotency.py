@@ -5,9 +5,8 @@ Revises: 0002_keys_webhooks
 Create Date: 2026-11-22 02:27:05.375014
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0003_refunds_idempotency"
