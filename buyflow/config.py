@@ -28,6 +28,7 @@ class DefaultConfig:
 
     # How long a buy-flow page stays usable, and how long a signed result is accepted.
     FLOW_TOKEN_MAX_AGE = 60 * 60
+    PURCHASE_REQUEST_MAX_AGE = 60 * 60
     RESULT_TOKEN_MAX_AGE = 60 * 60
 
     # The task queue (Huey): SQLite storage in the instance folder unless REDIS_URL is set.

@@ -7,12 +7,14 @@ another (CI sets a PostgreSQL one). The schema always comes from the migrations.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -23,6 +25,7 @@ from buyflow import create_app
 from buyflow.extensions import db
 from buyflow.models import Product, Seller, SellerApiKey
 from buyflow.models.sellers import hash_api_key
+from buyflow.sellers.accounts import add_webhook_endpoint
 from buyflow.tasks import get_tasks
 
 STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
@@ -219,3 +222,53 @@ def buy(client, open_flow, confirm_card_setup):
                                                   "setup": opened.json["setup"]})
 
     return buy_
+
+
+class Receiver:
+    """A seller's webhook endpoint on loopback: records requests, answers as told."""
+
+    def __init__(self):
+        self.requests: list[tuple[dict, bytes]] = []
+        self.answers: list[int] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture
+def endpoint_secret(seller, receiver):
+    endpoint, secret = add_webhook_endpoint(seller, receiver.url)
+    db.session.commit()
+    return secret
+
+
+@pytest.fixture
+def run_queue(app):
+    """Run every task waiting in the app's real queue (SQLite or Redis storage)."""
+
+    def run():
+        huey = get_tasks().huey
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+        db.session.expire_all()
+
+    return run

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Buyer, Order, OrderItem, Payment, Product, Seller
+from ..models import Buyer, Order, Payment, Product, Seller
 from ..payments import get_provider
 from ..payments.base import CardSetup, ChargeRequest
 from ..payments.service import apply_payment_action
@@ -68,7 +68,8 @@ def _order_for(flow: FlowState) -> Order | None:
 
 def start_checkout(flow: FlowState, email: str) -> tuple[Order, CardSetup]:
     """Open (or reopen) this flow's order for ``email`` and a card-entry session."""
-    seller, product = find_seller_and_product(flow.seller, flow.product)
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+    purchase = flow.what
     order = _order_for(flow)
     if order is not None and order.status != OrderStatus.PENDING:
         raise CheckoutError("already_paid", 409)
@@ -78,10 +79,10 @@ def start_checkout(flow: FlowState, email: str) -> tuple[Order, CardSetup]:
         buyer = Buyer(email=email)
         db.session.add(buyer)
     if order is None:
-        order = Order(seller=seller, checkout_key=flow.checkout_key, amount=product.amount,
-                      currency=product.currency, locale=flow.locale, buyer_email=email)
-        order.items.append(OrderItem(product=product, name=product.name, quantity=1,
-                                     unit_amount=product.amount, amount=product.amount))
+        order = Order(seller=seller, checkout_key=flow.checkout_key,
+                      amount=purchase.total.amount, currency=purchase.currency,
+                      locale=flow.locale, buyer_email=email, items=purchase.order_items(),
+                      seller_reference=purchase.reference, passthrough=purchase.passthrough)
         db.session.add(order)
     order.buyer = buyer
     order.buyer_email = email

@@ -26,6 +26,12 @@ BUYER_MESSAGES = {
     "already_paid": _l("This order has already been paid."),
     "payment_in_progress": _l("A payment for this order is already in progress."),
     "bad_request": _l("The request could not be understood."),
+    "request_invalid": _l(
+        "This shop's checkout request is not valid. Please go back to the shop and try again."
+    ),
+    "request_expired": _l(
+        "This shop's checkout request has expired. Please go back to the shop and try again."
+    ),
 }
 
 

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..models import Seller
+from .purchase import Purchase
+
 FLOW_SALT = "buyflow.flow.v1"
 
 
@@ -27,15 +30,20 @@ class FlowStateError(Exception):
 @dataclass(frozen=True)
 class FlowState:
     seller: str  # seller public id
-    product: str  # product public id
     origin: str  # the seller page's origin, checked against the seller's registered ones
     locale: str
-    checkout_key: str  # one per opened flow: at most one order per flow
+    checkout_key: str  # at most one order per flow (per seller reference, when given)
+    purchase: dict  # what is sold, as Purchase.to_dict(), at the prices shown
 
     @classmethod
-    def new(cls, *, seller: str, product: str, origin: str, locale: str) -> FlowState:
-        return cls(seller=seller, product=product, origin=origin, locale=locale,
-                   checkout_key=secrets.token_hex(16))
+    def new(cls, *, seller: Seller, purchase: Purchase, origin: str, locale: str) -> FlowState:
+        return cls(seller=seller.public_id, origin=origin, locale=locale,
+                   checkout_key=purchase.checkout_key(seller, secrets.token_hex(16)),
+                   purchase=purchase.to_dict())
+
+    @property
+    def what(self) -> Purchase:
+        return Purchase.from_dict(self.purchase)
 
 
 def _serializer() -> URLSafeTimedSerializer:

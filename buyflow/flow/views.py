@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_date
 from flask_babel import gettext as _
 
@@ -15,6 +24,7 @@ from ..payments import get_provider
 from ..payments.base import PaymentError
 from ..security import content_security_policy
 from ..sellers.payloads import signed_result
+from ..sellers.requests import PurchaseRequestError, verify_purchase_request
 from .checkout import (
     CheckoutError,
     PayOutcome,
@@ -24,6 +34,7 @@ from .checkout import (
     start_checkout,
 )
 from .messages import BUYER_MESSAGES, buyer_message
+from .purchase import Purchase, purchase_of_product, purchase_of_request
 from .state import FlowState, FlowStateError, dump_flow_state, load_flow_state
 
 bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates",
@@ -58,9 +69,25 @@ def _error_page(code: str, status: int, frame_ancestors=(), parent_origin=None) 
     return response
 
 
+def _purchase_asked(seller: Seller, args) -> tuple[Purchase, str]:
+    """What the flow sells, and a description to show: the seller's signed ``request``
+    when there is one, else the catalog ``product``. CheckoutError when neither is good."""
+    if token := args.get("request"):
+        try:
+            request_ = verify_purchase_request(
+                token, seller.signing_secrets,
+                max_age=current_app.config["PURCHASE_REQUEST_MAX_AGE"])
+            return purchase_of_request(request_, seller), ""
+        except PurchaseRequestError as exc:
+            raise CheckoutError(exc.code) from None
+    seller, product = find_seller_and_product(seller.public_id, args.get("product", ""))
+    return purchase_of_product(product), product.description
+
+
 @bp.route("/", methods=["GET", "POST"])
 def open_flow():
-    """The first page of the flow, for ``seller``'s ``product``, opened by ``origin``.
+    """The first page of the flow, for ``seller``'s ``product`` or signed ``request``,
+    opened by ``origin``.
 
     The embed library GETs it; the language menu POSTs the same parameters with another
     ``locale`` and the email typed so far (a POST keeps the email out of URLs and logs).
@@ -75,12 +102,11 @@ def open_flow():
     if not seller.allows_origin(origin):
         return _error_page("origin_not_allowed", 403, seller.origins)
     try:
-        seller, product = find_seller_and_product(seller.public_id, args.get("product", ""))
+        purchase, description = _purchase_asked(seller, args)
     except CheckoutError as exc:
         return _error_page(exc.code, exc.http_status, seller.origins, parent_origin=origin)
 
-    flow = FlowState.new(seller=seller.public_id, product=product.public_id, origin=origin,
-                         locale=g.locale)
+    flow = FlowState.new(seller=seller, purchase=purchase, origin=origin, locale=g.locale)
     page_data = {
         "flow": dump_flow_state(flow),
         "parentOrigin": origin,
@@ -98,9 +124,11 @@ def open_flow():
         },
     }
     response = Response(render_template(
-        "flow/checkout.html", seller=seller, product=product,
-        price=format_money(product.price, g.locale), page_data=page_data,
-        languages=language_choices(), email=request.form.get("email", "")[:320],
+        "flow/checkout.html", seller=seller, purchase=purchase, description=description,
+        lines=[(line, format_money(amount, g.locale)) for line, amount in purchase.line_prices()],
+        price=format_money(purchase.total, g.locale), page_data=page_data,
+        languages=language_choices(),
+        email=purchase.email or request.form.get("email", "")[:320],
         flow_params={name: value for name, value in args.items()
                      if name not in ("locale", "email")},
     ))
@@ -158,8 +186,8 @@ def checkout():
     """Open the order for the buyer's email and a card-entry session for the browser."""
     flow, body = _flow_call()
     try:
-        email = validate_email(_string_field(body, "email", 320),
-                               check_deliverability=False).normalized.lower()
+        given = flow.what.email or _string_field(body, "email", 320)
+        email = validate_email(given, check_deliverability=False).normalized.lower()
     except (EmailNotValidError, _FlowCallError):
         raise _FlowCallError("invalid_email") from None
     order, setup = start_checkout(flow, email)

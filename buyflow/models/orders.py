@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -26,6 +26,9 @@ class Order(PublicRecord, db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     locale: Mapped[str] = mapped_column(String(16), default="en")
+    # From the seller's signed request: its own id for the purchase, and its data.
+    seller_reference: Mapped[str | None] = mapped_column(String(100))
+    passthrough: Mapped[dict | None] = mapped_column(JSON)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     seller = relationship("Seller")

@@ -43,6 +43,8 @@ def order_payload(order: Order) -> dict:
         "buyer_email": order.buyer_email,
         "created_at": order.created_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "reference": order.seller_reference,
+        "passthrough": order.passthrough,
         "refunded_amount": sum(r.amount for r in order.refunds if r.status == "succeeded"),
         "refunds": [refund_payload(r) for r in order.refunds],
     }
@@ -58,5 +60,7 @@ def signed_result(order: Order) -> str:
         "currency": order.currency,
         "status": order.status,
         "buyer_email": order.buyer_email,
+        "reference": order.seller_reference,
+        "passthrough": order.passthrough,
     }
     return sign_result(payload, order.seller.signing_secrets)

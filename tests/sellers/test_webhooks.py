@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,56 +18,6 @@ from buyflow.sellers.webhooks import (
     record_event,
 )
 from buyflow.tasks import get_tasks
-
-
-class Receiver:
-    """A seller's webhook endpoint on loopback: records requests, answers as told."""
-
-    def __init__(self):
-        self.requests: list[tuple[dict, bytes]] = []
-        self.answers: list[int] = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.server.shutdown()
-
-
-@pytest.fixture
-def endpoint_secret(seller, receiver):
-    endpoint, secret = add_webhook_endpoint(seller, receiver.url)
-    db.session.commit()
-    return secret
-
-
-@pytest.fixture
-def run_queue(app):
-    """Run every task waiting in the app's real queue (SQLite or Redis storage)."""
-
-    def run():
-        huey = get_tasks().huey
-        while (task := huey.dequeue()) is not None:
-            huey.execute(task)
-        db.session.expire_all()
-
-    return run
 
 
 def only_delivery() -> WebhookDelivery:
