@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from ..extensions import csrf, db
 from ..models import Order
@@ -21,6 +21,7 @@ from ..sellers.results import (
 from .auth import authenticated_seller
 from .errors import ApiError, api_error_response
 from .idempotency import idempotent
+from .openapi import openapi_document
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # authenticated by API key, never by cookie
@@ -45,6 +46,13 @@ def _sellers_order(order_id: str) -> Order:
     if order is None:  # another seller's order is just as unknown
         raise ApiError("not_found", "No such order.", 404)
     return order
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI 3.1 document (public: it holds no secret)."""
+    return jsonify(openapi_document(url_for("api_v1.openapi", _external=True)
+                                    .removesuffix("/openapi.json")))
 
 
 @bp.post("/results/verify")
