@@ -7,7 +7,7 @@ from flask import Flask
 
 from .catalog import create_product
 from .extensions import db
-from .models import Product, Seller, SellerApiKey
+from .models import Product, Seller, SellerApiKey, WebhookEndpoint
 from .models.sellers import hash_api_key
 from .sellers import accounts
 from .sellers.urls import UrlRefused
@@ -112,8 +112,10 @@ def create_product_command(seller_id, name, amount, currency, description):
     click.echo(product.public_id)
 
 
-def seed_demo_data(*, origin: str, api_key: str, signing_secret: str) -> tuple[Seller, Product]:
-    """Create, or bring up to date, the demo seller and its product."""
+def seed_demo_data(*, origin: str, api_key: str, signing_secret: str,
+                   webhook_secret: str | None = None) -> tuple[Seller, Product]:
+    """Create, or bring up to date, the demo seller and its product (and, given a
+    ``webhook_secret``, its webhook endpoint on the demo shop)."""
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=DEMO_SELLER_ID))
     if seller is None:
         seller = Seller(public_id=DEMO_SELLER_ID)
@@ -123,6 +125,13 @@ def seed_demo_data(*, origin: str, api_key: str, signing_secret: str) -> tuple[S
     seller.signing_secrets = [signing_secret]
     if not any(key.key_hash == hash_api_key(api_key) for key in seller.api_keys):
         seller.api_keys.append(SellerApiKey(key_hash=hash_api_key(api_key), hint=api_key[-4:]))
+    if webhook_secret:
+        url = f"{origin}/buyflow/webhooks"
+        endpoint = next((e for e in seller.webhook_endpoints if e.url == url), None)
+        if endpoint is None:
+            endpoint = WebhookEndpoint(url=url)
+            seller.webhook_endpoints.append(endpoint)
+        endpoint.secret, endpoint.enabled, endpoint.disabled_reason = webhook_secret, True, None
     product = db.session.scalar(db.select(Product).filter_by(public_id=DEMO_PRODUCT_ID))
     if product is None:
         product = Product(public_id=DEMO_PRODUCT_ID, seller=seller)
@@ -142,10 +151,12 @@ demo = click.Group("demo", help="Demo data for trying Buyflow locally.")
 @click.option("--origin", required=True, help="Origin of the demo selling site.")
 @click.option("--api-key", envvar="DEMO_API_KEY", required=True)
 @click.option("--signing-secret", envvar="DEMO_SIGNING_SECRET", required=True)
-def seed(origin: str, api_key: str, signing_secret: str) -> None:
+@click.option("--webhook-secret", envvar="DEMO_WEBHOOK_SECRET")
+def seed(origin: str, api_key: str, signing_secret: str, webhook_secret: str | None) -> None:
     """Create or update the demo seller and product."""
     seller, product = seed_demo_data(origin=origin, api_key=api_key,
-                                     signing_secret=signing_secret)
+                                     signing_secret=signing_secret,
+                                     webhook_secret=webhook_secret)
     click.echo(f"demo seller {seller.public_id}, product {product.public_id}")
 
 

@@ -15,11 +15,12 @@ SHOP_URL="http://localhost:$SHOP_PORT"
 
 mkdir -p instance
 # The demo seller's secrets are made once and kept in the instance folder (not committed).
-if [ ! -f instance/demo.env ]; then
+if [ ! -f instance/demo.env ] || ! grep -q DEMO_WEBHOOK_SECRET instance/demo.env; then
   {
     echo "DEMO_API_KEY=sk_demo_$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
     echo "DEMO_SIGNING_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')"
     echo "STRIPE_WEBHOOK_SECRET=whsec_$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+    echo "DEMO_WEBHOOK_SECRET=$(.venv/bin/python -c 'from buyflow.models import WebhookEndpoint; print(WebhookEndpoint.new_secret())')"
   } > instance/demo.env
   chmod 600 instance/demo.env
 fi
@@ -31,6 +32,8 @@ BUYFLOW_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT"
 BUYFLOW_STRIPE_JS_URL="http://127.0.0.1:$STRIPE_PORT/js.stripe.com/v3/"
 BUYFLOW_STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET
 BUYFLOW_URL=$SERVICE_URL
+# The demo shop's webhook endpoint is on localhost: allowed in development only.
+BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS=true
 DEMO_SELLER_ID=sel_demo
 DEMO_PRODUCT_ID=prod_demo_coffee
 set +a

@@ -19,6 +19,7 @@ import time
 
 import pytest
 import requests
+from flask import has_app_context
 from sqlalchemy import MetaData, create_engine
 
 from buyflow import create_app
@@ -266,9 +267,10 @@ def run_queue(app):
     """Run every task waiting in the app's real queue (SQLite or Redis storage)."""
 
     def run():
-        huey = get_tasks().huey
+        huey = app.extensions["buyflow.tasks"].huey
         while (task := huey.dequeue()) is not None:
-            huey.execute(task)
-        db.session.expire_all()
+            huey.execute(task)  # each task runs in an app context of its own
+        if has_app_context():  # the test's own session must see what the tasks wrote
+            db.session.expire_all()
 
     return run

@@ -11,7 +11,8 @@ Run it on its own site, apart from the service (``localhost`` vs ``127.0.0.1``):
     python -m examples.demo_shop.app --port 5001 --host localhost
 
 Settings come from the ``config`` dict, else the environment: ``BUYFLOW_URL``,
-``DEMO_SELLER_ID``, ``DEMO_PRODUCT_ID``, ``DEMO_API_KEY``, ``DEMO_SIGNING_SECRET``.
+``DEMO_SELLER_ID``, ``DEMO_PRODUCT_ID``, ``DEMO_API_KEY``, ``DEMO_SIGNING_SECRET``,
+``DEMO_WEBHOOK_SECRET``. It receives Buyflow's webhooks at ``/buyflow/webhooks``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, render_template, request
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 try:
     from buyflow.sellers.results import ExpiredResultToken, ResultTokenError, verify_result
@@ -39,6 +41,7 @@ SETTINGS = {
     "DEMO_PRODUCT_ID": "",
     "DEMO_API_KEY": "",
     "DEMO_SIGNING_SECRET": "",
+    "DEMO_WEBHOOK_SECRET": "",
 }
 
 
@@ -61,6 +64,27 @@ def create_app(config: dict | None = None) -> Flask:
             seller_id=app.config["DEMO_SELLER_ID"],
             product_id=app.config["DEMO_PRODUCT_ID"],
         )
+
+    # Webhooks verified and kept in memory, newest last: a real shop would store them
+    # (once per webhook-id) and act on them.
+    app.extensions["demo_events"] = events = []
+
+    @app.post("/buyflow/webhooks")
+    def receive_webhook():
+        # Verify the Standard Webhooks signature on the raw body before trusting anything.
+        try:
+            event = Webhook(app.config["DEMO_WEBHOOK_SECRET"]).verify(
+                request.get_data(), dict(request.headers))
+        except (WebhookVerificationError, ValueError):
+            return jsonify(ok=False), 400
+        if all(seen["id"] != request.headers["webhook-id"] for seen in events):
+            events.append({"id": request.headers["webhook-id"], "type": event["type"],
+                           "order": event["data"].get("order", {}).get("id")})
+        return jsonify(ok=True)
+
+    @app.get("/buyflow/events")
+    def list_webhooks():
+        return jsonify(events)
 
     @app.post("/orders/confirm")
     def confirm_order():

@@ -23,6 +23,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--headless", "--disable-gpu",
                   "--disable-sync", "--no-first-run"]
 DEMO_API_KEY = "sk_test_demo_shop"
 DEMO_SIGNING_SECRET = "sign-demo-shop"
+DEMO_WEBHOOK_SECRET = "whsec_ZGVtby1zaG9wLXdlYmhvb2stc2VjcmV0LTMyYnl0ZXM="
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +63,7 @@ def shop_server(service_url):
         "DEMO_PRODUCT_ID": "prod_demo_coffee",
         "DEMO_API_KEY": DEMO_API_KEY,
         "DEMO_SIGNING_SECRET": DEMO_SIGNING_SECRET,
+        "DEMO_WEBHOOK_SECRET": DEMO_WEBHOOK_SECRET,
     })
     server = LiveServer(shop)
     yield server
@@ -73,7 +75,8 @@ def shop_url(app, shop_server):
     """The demo shop's URL, its seller and product seeded for this test."""
     url = f"http://localhost:{shop_server.port}"
     with app.app_context():
-        seed_demo_data(origin=url, api_key=DEMO_API_KEY, signing_secret=DEMO_SIGNING_SECRET)
+        seed_demo_data(origin=url, api_key=DEMO_API_KEY, signing_secret=DEMO_SIGNING_SECRET,
+                       webhook_secret=DEMO_WEBHOOK_SECRET)
         db.session.remove()
     return url
 

@@ -32,7 +32,8 @@ def charges_of(localstripe_url, customer):
     return answer["data"]
 
 
-def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, localstripe_url):
+def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, localstripe_url,
+                              run_queue):
     page.goto(shop_url)
     page.get_by_role("button", name=re.compile("Buy")).click()
     expect(checkout.frame.locator("#price")).to_have_text("€14.50")
@@ -57,6 +58,11 @@ def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, locals
 
     # The flow never needed a cookie of the service (third-party cookies are blocked).
     assert [c for c in page.context.cookies() if c["domain"] == "127.0.0.1"] == []
+
+    # The shop's server also hears of it by a signed webhook, which it verified.
+    run_queue()
+    events = requests.get(f"{shop_url}/buyflow/events", timeout=10).json()
+    assert [(e["type"], e["order"]) for e in events] == [("order.completed", order_id)]
 
     checkout.frame.get_by_role("button", name="Done").click()
     expect(page.locator("iframe[title='Checkout']")).to_have_count(0)
