@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets up and runs the product locally: localstripe (a fake Stripe), the Buyflow service
-# and the demo selling site, on SQLite in instance/. Ctrl-C stops all three.
+# Sets up and runs the product locally: builds the embed library, then runs localstripe
+# (a fake Stripe), the Buyflow service and the demo selling site, on SQLite in instance/. Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 ensure_venv dev
+build_embed
 
 SERVICE_PORT=${SERVICE_PORT:-5000}
 SHOP_PORT=${SHOP_PORT:-5001}

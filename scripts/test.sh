@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: the embed library's unit tests (Node) and the Python suite,
-# browser tests included (Debian's Chromium, installed here when missing).
+# Sets up and runs every test: builds the embed library (npm ci + esbuild) and checks its
+# size budget, runs its unit tests (Node) and the Python suite, browser tests included (Debian's Chromium, installed here when missing).
 #   bash scripts/test.sh                 # everything, on SQLite
 #   bash scripts/test.sh -k verify       # arguments go to pytest
 #   BUYFLOW_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test bash scripts/test.sh
@@ -16,7 +16,8 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "== embed-js unit tests (node --test)"
+echo "== embed-js: build, size budget, unit tests (node --test, jsdom)"
+build_embed
 (cd embed-js && node --test test/)
 
 echo "== Python suite${BUYFLOW_TEST_DATABASE_URL:+ on $BUYFLOW_TEST_DATABASE_URL}"

@@ -26,7 +26,8 @@ def orders_and_payments(app):
 
 
 def charges_of(localstripe_url, customer):
-    answer = requests.get(f"{localstripe_url}/v1/charges",
+    # Every browser test's charges stay in localstripe: ask for them all, not the first 10.
+    answer = requests.get(f"{localstripe_url}/v1/charges", params={"limit": 100},
                           auth=("sk_test_suite", ""), timeout=10).json()
     return [c for c in answer["data"] if c["customer"] == customer]
 
