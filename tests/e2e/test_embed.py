@@ -48,15 +48,25 @@ def fill_and_pay(scope, number: str = "4242424242424242"):
     scope.locator("#pay").click()
 
 
+ACTIVE = """() => {
+  const a = document.activeElement;
+  if (a.matches('[role=dialog] > button')) return 'close';
+  if (a.matches('[role=dialog] > iframe')) return 'flow';
+  return a.id || a.tagName;
+}"""
+
+
 def active(page) -> str:
     """What has the focus in the seller's page: the close button, the flow's iframe, or
-    another element by id."""
-    return page.evaluate("""() => {
-      const a = document.activeElement;
-      if (a.matches('[role=dialog] > button')) return 'close';
-      if (a.matches('[role=dialog] > iframe')) return 'flow';
-      return a.id || a.tagName;
-    }""")
+    another element by id. Focus moving into or out of the cross-site frame passes through
+    the page's body for a moment, so a value other than 'close' or 'flow' is read again
+    until it settles (at most a second)."""
+    for _ in range(20):
+        where = page.evaluate(ACTIVE)
+        if where in ("close", "flow"):
+            return where
+        page.wait_for_timeout(50)
+    return where
 
 
 def test_overlay_traps_focus_escape_closes_and_focus_returns(page, seller_pages_url):
