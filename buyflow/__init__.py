@@ -40,7 +40,7 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(app)
     if not app.config["EMBED_JS_DIR"]:
-        app.config["EMBED_JS_DIR"] = str(PROJECT_ROOT / "embed-js" / "src")
+        app.config["EMBED_JS_DIR"] = str(PROJECT_ROOT / "embed-js" / "dist")
 
 
 def _instance_secret_key(app: Flask) -> str:
@@ -85,7 +85,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(api_views.bp)
     api_errors.init_app(app)
     app.register_blueprint(webhooks.bp)
-    app.register_blueprint(embed.bp)
+    embed.init_app(app)
     app.register_blueprint(management.bp)
 
 

@@ -52,5 +52,8 @@ class DefaultConfig:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = "../translations"
 
-    # Where the embed library's served file lives (default: embed-js/src in the project).
+    # Where the built embed library (buyflow.min.js) lives; default embed-js/dist in the
+    # project. Its version comes from the package.json beside that folder, unless
+    # EMBED_JS_VERSION is set.
     EMBED_JS_DIR = None
+    EMBED_JS_VERSION = None

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets up and runs the product locally: localstripe (a fake Stripe), the Buyflow service,
-# its task worker and the demo selling site, on SQLite in instance/. Ctrl-C stops them all.
+# Sets up and runs the product locally: builds the embed library, then runs localstripe
+# (a fake Stripe), the Buyflow service, its task worker and the demo selling site, on SQLite
+# in instance/. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 ensure_venv dev
+build_embed
 
 SERVICE_PORT=${SERVICE_PORT:-5000}
 SHOP_PORT=${SHOP_PORT:-5001}

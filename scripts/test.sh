@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: the embed library's unit tests (Node) and the Python suite,
-# browser tests included (Debian's Chromium and a Japanese font, installed here when
-# missing; axe-core from npm into tests/e2e/node_modules).
+# Sets up and runs every test: builds the embed library (npm ci + esbuild) and checks its
+# size budget, runs its unit tests (Node) and the Python suite, browser tests included
+# (Debian's Chromium and a Japanese font, installed here when missing; axe-core from npm
+# into tests/e2e/node_modules).
 #   bash scripts/test.sh                 # everything, on SQLite
 #   bash scripts/test.sh -k verify       # arguments go to pytest
 #   BUYFLOW_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test bash scripts/test.sh
@@ -28,7 +29,8 @@ if [ ! -f tests/e2e/node_modules/.package-lock.json ] \
   npm ci --no-audit --no-fund --prefix tests/e2e >/dev/null
 fi
 
-echo "== embed-js unit tests (node --test)"
+echo "== embed-js: build, size budget, unit tests (node --test, jsdom)"
+build_embed
 (cd embed-js && node --test test/)
 
 echo "== Python suite${BUYFLOW_TEST_DATABASE_URL:+ on $BUYFLOW_TEST_DATABASE_URL}"

@@ -1,262 +1,183 @@
-/*!
- * Buyflow embed library v0.1.0 (MPL-2.0)
- *
- * Include once, from the Buyflow service you sell through:
- *   <script src="https://pay.example.com/embed/v1/buyflow.js"></script>
- * then call:
- *   Buyflow.open({ seller: 'sel_...', product: 'prod_...' })
- *     .then(function (r) { <send r.result to your server and verify it there> })
- *     .catch(function (err) { <err.code: 'closed', 'failed' codes, ...> });
- *
- * The result received on the page is a hint; only your server's verification is proof.
- */
-(function () {
-  'use strict';
+/* Buyflow embed library (MPL-2.0). Selling pages include it with one script tag from the
+ * Buyflow service; it defines window.Buyflow and nothing else. See README.md, "Selling
+ * through Buyflow", for every option and event. Built by scripts/build.mjs into
+ * dist/buyflow.min.js, which the service serves; the budget is 2,048 bytes gzipped. */
+import { err, flowUrl, isMessage } from './protocol.js';
 
-  var VERSION = '0.1.0';
+/* ---- Visible strings: English for now. Localization replaces this table only. ---- */
+var TEXT = { close: 'Close', title: 'Checkout' };
 
-  /* ======================================================================
-   * 1. Protocol — the one place that knows the message names and shapes.
-   *    Every message is a plain object {ns: 'buyflow', v: 1, type, ...}.
-   *    The buy-flow iframe posts them to the seller's registered origin; the
-   *    listener (section 3) additionally checks event.origin and
-   *    event.source before anything here is trusted.
-   * ==================================================================== */
+var w = window;
+var d = document;
+var LOAD_MS = 15e3; // no 'ready' from the flow by then: it could not load
 
-  var PROTOCOL_NS = 'buyflow';
-  var PROTOCOL_VERSION = 1;
+if (!w.Buyflow) init(); // included twice: the first copy stays, the second does nothing
 
-  function isString(x) {
-    return typeof x === 'string' && x.length > 0;
-  }
+/* Set the element's attributes from an object. */
+function attrs(el, a) {
+  for (var k in a) el.setAttribute(k, a[k]);
+}
 
-  function isPlainObject(x) {
-    if (x === null || typeof x !== 'object') return false;
-    if (Object.prototype.toString.call(x) !== '[object Object]') return false;
-    var proto = Object.getPrototypeOf(x);
-    // Objects cloned by postMessage get the receiving realm's Object.prototype;
-    // accept any realm's plain object (its prototype's prototype is null).
-    return proto === null || Object.getPrototypeOf(proto) === null;
-  }
+function init() {
+  /* The service is wherever this script came from; flows open there and only its
+   * messages are heard. */
+  var ORIGIN = new URL(d.currentScript.src).origin;
+  var current = null; // the open flow's handlers {c: close, m: message, k: keydown, b: blocked}, or null
+  w.addEventListener('message', (e) => current?.m(e));
+  d.addEventListener('keydown', (e) => current?.k(e), true);
+  d.addEventListener('securitypolicyviolation', (e) => current?.b(e));
 
-  // Messages the iframe sends to the parent: type -> shape check (beyond ns/v/type).
-  var INBOUND = {
-    ready: function () { return true; },
-    resize: function (m) {
-      return typeof m.height === 'number' && isFinite(m.height) && m.height >= 0;
-    },
-    completed: function (m) {
-      return isString(m.result) && isString(m.order) && isString(m.status);
-    },
-    close: function () { return true; },
-    failed: function (m) {
-      return isString(m.code) && typeof m.message === 'string';
-    }
-  };
-
-  function isBuyflowMessage(data) {
-    return isPlainObject(data) &&
-      data.ns === PROTOCOL_NS &&
-      data.v === PROTOCOL_VERSION &&
-      typeof data.type === 'string' &&
-      Object.prototype.hasOwnProperty.call(INBOUND, data.type) &&
-      INBOUND[data.type](data);
-  }
-
-  function buyflowError(code, message) {
-    var err = new Error(message);
-    err.code = code;
-    return err;
-  }
-
-  // The URL of the buy flow for these options; throws code 'invalid_options'.
-  function buildFlowUrl(serviceOrigin, options, pageOrigin) {
-    if (!isPlainObject(options)) {
-      throw buyflowError('invalid_options', 'Buyflow.open: options must be an object');
-    }
-    ['seller', 'product'].forEach(function (name) {
-      if (!isString(options[name])) {
-        throw buyflowError('invalid_options', 'Buyflow.open: "' + name + '" is required');
+  /* Open one flow; resolves with the purchase, rejects with an Error carrying `code`.
+   * Its events are DOM CustomEvents 'buyflow:<name>' that bubble from `btn`, the declarative
+   * button that opened it, to the document (where Buyflow.on listens), or are dispatched on
+   * the document when there is no such button in the page. The browser runs every listener
+   * even when one throws. */
+  function open(o, btn) {
+    return new Promise((resolve, reject) => {
+      var settled, mode, box, ifr, win, ui, x, timer, poll;
+      var fire = (name, detail) =>
+        (btn?.isConnected ? btn : d).dispatchEvent(new CustomEvent('buyflow:' + name, { bubbles: true, detail }));
+      var settle = (ok, v) => {
+        if (settled) return;
+        settled = 1;
+        if (ok) return resolve(v);
+        if (v.code != 'closed') fire('failed', v);
+        reject(v);
+      };
+      try {
+        if (current) throw err('already_open');
+        var url = flowUrl(ORIGIN, o, location.origin);
+        box = o.container;
+        mode = o.mode || (box ? 'inline' : 'overlay');
+        if (typeof box == 'string') box = d.querySelector(box);
+        if (!/^(overlay|inline|window)$/.test(mode) || (mode == 'inline') != !!box) {
+          throw err('invalid_options');
+        }
+      } catch (e) {
+        return settle(0, e);
       }
-    });
-    if (options.locale != null && !isString(options.locale)) {
-      throw buyflowError('invalid_options', 'Buyflow.open: "locale" must be a string');
-    }
-    var enc = encodeURIComponent;
-    var url = String(serviceOrigin).replace(/\/+$/, '') + '/flow/' +
-      '?seller=' + enc(options.seller) +
-      '&product=' + enc(options.product) +
-      '&origin=' + enc(pageOrigin);
-    if (options.locale != null) url += '&locale=' + enc(options.locale);
-    return url;
-  }
+      var root = d.documentElement;
+      var overflow = root.style.overflow;
+      var opener = btn || d.activeElement;
 
-  // Node (unit tests) gets the pure protocol functions; browsers get no globals but window.Buyflow.
-  if (typeof module !== 'undefined' && module.exports) {
-    module.exports = { isBuyflowMessage: isBuyflowMessage, buildFlowUrl: buildFlowUrl };
-  }
-  if (typeof window === 'undefined' || typeof document === 'undefined') return;
-  if (window.Buyflow) return; // included twice: keep the first copy
+      var unmount = () => {
+        if (ui) {
+          ui.remove();
+          ui = ifr = x = null;
+          root.style.overflow = overflow;
+        }
+      };
+      var close = (e) => {
+        if (current != flow) return;
+        current = null;
+        clearTimeout(timer);
+        clearInterval(poll);
+        if (win && !win.closed) win.close();
+        if (mode == 'overlay') opener?.focus();
+        unmount();
+        settle(0, e || err('closed'));
+        fire('closed', { mode });
+      };
 
-  /* ======================================================================
-   * 2. Configuration
-   * ==================================================================== */
+      var mount = () => {
+        if (mode == 'window') {
+          win = w.open(url, '_blank', 'width=480,height=720');
+          if (!win) return close(err('popup_blocked'));
+          poll = setInterval(() => win.closed && close(), 400);
+          return;
+        }
+        ifr = d.createElement('iframe');
+        ifr.title = TEXT.title;
+        ifr.allow = 'payment';
+        ifr.src = url;
+        ifr.style.cssText = 'display:block;border:0;width:100%;height:640px;background:#fff';
+        if (mode == 'inline') return box.append(ui = ifr);
+        ifr.style.cssText += ';width:min(480px,100vw - 32px);max-height:calc(100vh - 32px)';
+        ui = d.createElement('div');
+        attrs(ui, { role: 'dialog', 'aria-modal': 'true', 'aria-label': TEXT.title });
+        ui.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:grid;place-items:center;background:#0009';
+        x = d.createElement('button');
+        x.type = 'button';
+        attrs(x, { 'aria-label': TEXT.close });
+        x.textContent = '\u00d7';
+        x.style.cssText = 'position:absolute;top:8px;right:8px;padding:4px 12px;font:24px sans-serif';
+        x.onclick = () => close();
+        var end = d.createElement('span'); // Tab out of the flow's last field comes back here
+        end.tabIndex = 0;
+        end.onfocus = () => x.focus();
+        ui.append(x, ifr, end);
+        root.style.overflow = 'hidden';
+        d.body.append(ui);
+        x.focus();
+      };
 
-  var LOAD_TIMEOUT_MS = 15000; // no 'ready' by then: framing refused or service down
-  var MARGIN_PX = 16;          // space kept around the iframe inside the viewport
-  var DEFAULT_HEIGHT_PX = 640;
-
-  // The service origin is wherever this script was served from.
-  var SERVICE_ORIGIN = (function () {
-    var script = document.currentScript;
-    if (!script) { // e.g. evaluated from a callback; fall back to finding our tag
-      var tags = document.querySelectorAll('script[src*="/embed/v1/buyflow.js"]');
-      script = tags[tags.length - 1];
-    }
-    try { return new URL(script.src).origin; } catch (e) { return null; }
-  })();
-
-  /* ======================================================================
-   * 3. The overlay: one open flow at a time
-   * ==================================================================== */
-
-  var current = null; // the open flow, or null
-
-  function createOverlay(url, onClose) {
-    var overlay = document.createElement('div');
-    overlay.setAttribute('role', 'dialog');
-    overlay.setAttribute('aria-modal', 'true');
-    overlay.setAttribute('aria-label', 'Checkout');
-    overlay.setAttribute('data-buyflow', 'overlay');
-    setStyles(overlay, {
-      position: 'fixed', top: '0', right: '0', bottom: '0', left: '0',
-      zIndex: '2147483647', display: 'flex', alignItems: 'center', justifyContent: 'center',
-      background: 'rgba(0, 0, 0, 0.55)', margin: '0', padding: '0'
-    });
-
-    var iframe = document.createElement('iframe');
-    iframe.setAttribute('title', 'Checkout');
-    iframe.setAttribute('allow', 'payment');
-    iframe.src = url;
-    setStyles(iframe, {
-      display: 'block', border: '0', borderRadius: '8px', background: '#fff',
-      width: 'calc(100% - ' + 2 * MARGIN_PX + 'px)', maxWidth: '480px',
-      height: clampHeight(DEFAULT_HEIGHT_PX) + 'px',
-      maxHeight: 'calc(100% - ' + 2 * MARGIN_PX + 'px)',
-      boxShadow: '0 8px 32px rgba(0, 0, 0, 0.35)'
-    });
-
-    var closeButton = document.createElement('button');
-    closeButton.type = 'button';
-    closeButton.setAttribute('aria-label', 'Close');
-    closeButton.textContent = '\u00d7';
-    setStyles(closeButton, {
-      position: 'absolute', top: '8px', right: '8px', width: '40px', height: '40px',
-      border: '0', borderRadius: '20px', background: 'rgba(255, 255, 255, 0.9)', color: '#111',
-      font: '28px/40px sans-serif', padding: '0', cursor: 'pointer', textAlign: 'center'
-    });
-    closeButton.addEventListener('click', onClose);
-
-    overlay.appendChild(closeButton);
-    overlay.appendChild(iframe);
-    return { overlay: overlay, iframe: iframe, closeButton: closeButton };
-  }
-
-  function setStyles(el, styles) {
-    Object.keys(styles).forEach(function (k) { el.style[k] = styles[k]; });
-  }
-
-  function clampHeight(height) {
-    var max = Math.max(0, window.innerHeight - 2 * MARGIN_PX);
-    return Math.round(Math.min(Math.max(height, 0), max));
-  }
-
-  function openFlow(options, resolve, reject) {
-    if (current) throw buyflowError('already_open', 'A Buyflow checkout is already open');
-    if (!SERVICE_ORIGIN) throw buyflowError('load_failed', 'Buyflow: cannot tell the service origin');
-    var url = buildFlowUrl(SERVICE_ORIGIN, options, window.location.origin);
-
-    var settled = false;
-    var loadTimer = null;
-    var root = document.documentElement;
-    var previousOverflow = root.style.overflow;
-    var previousFocus = document.activeElement;
-    var ui = createOverlay(url, function () { close(); });
-
-    function settle(fn, value) {
-      if (settled) return;
-      settled = true;
-      fn(value);
-    }
-
-    // Message type -> action. Only called for messages that passed every check.
-    var handlers = {
-      ready: function () {},
-      resize: function (m) { ui.iframe.style.height = clampHeight(m.height) + 'px'; },
-      completed: function (m) {
-        // Resolve now; the iframe shows the confirmation and posts 'close' when done.
-        settle(resolve, { result: m.result, order: m.order, status: m.status });
-      },
-      close: function () { close(); },
-      failed: function (m) {
-        // The iframe shows the message; the overlay stays until the buyer closes it.
-        settle(reject, buyflowError(m.code, m.message || 'The payment failed'));
+      /* Only messages from our flow's window, from the service's exact origin, well formed. */
+      function onMessage(e) {
+        var m = e.data;
+        if (e.origin !== ORIGIN || e.source !== (win || ifr?.contentWindow) || !isMessage(m)) return;
+        clearTimeout(timer);
+        var t = m.type;
+        if (t == 'ready') fire('loaded', { mode });
+        if (t == 'resize' && ifr) {
+          ifr.style.height = m.height + 'px';
+          fire('resized', { height: m.height });
+        }
+        if (t == 'completed') {
+          var p = { result: m.result, order: m.order, status: m.status };
+          if (!settled) fire('completed', p);
+          settle(1, p);
+        }
+        if (t == 'failed') settle(0, err(m.code, m.message)); // the flow shows why; the buyer closes it
+        if (t == 'close') close();
       }
-    };
 
-    function onMessage(event) {
-      if (event.origin !== SERVICE_ORIGIN) return;
-      if (!ui.iframe.contentWindow || event.source !== ui.iframe.contentWindow) return;
-      var data = event.data;
-      if (!isBuyflowMessage(data)) return;
-      clearTimeout(loadTimer); // any valid message proves the flow loaded
-      handlers[data.type](data);
-    }
-
-    function onKeydown(event) {
-      if (event.key === 'Escape' || event.key === 'Esc') {
-        event.preventDefault();
-        close();
+      /* Overlay keys: Escape closes; Shift+Tab from the close button goes to the flow. */
+      function onKey(e) {
+        if (!x) return;
+        if (e.key == 'Escape') {
+          e.preventDefault();
+          close();
+        }
+        if (e.key == 'Tab' && e.shiftKey && d.activeElement == x) {
+          e.preventDefault();
+          ifr.focus();
+        }
       }
-    }
 
-    function close(error) {
-      if (current !== flow) return;
-      current = null;
-      clearTimeout(loadTimer);
-      window.removeEventListener('message', onMessage);
-      document.removeEventListener('keydown', onKeydown, true);
-      if (ui.overlay.parentNode) ui.overlay.parentNode.removeChild(ui.overlay);
-      root.style.overflow = previousOverflow;
-      if (previousFocus && typeof previousFocus.focus === 'function') {
-        try { previousFocus.focus(); } catch (e) { /* element may be gone */ }
+      /* The page's own CSP refused to frame the flow (frame-src, or the child-src or
+       * default-src it falls back to, all reported as frame-src): the same flow in a new window. */
+      function onBlocked(e) {
+        if (ifr && e.effectiveDirective == 'frame-src' && !e.blockedURI.indexOf(ORIGIN)) {
+          unmount();
+          mode = 'window';
+          mount();
+        }
       }
-      settle(reject, error || buyflowError('closed', 'The checkout was closed'));
-    }
 
-    var flow = { close: close };
-    current = flow;
-    window.addEventListener('message', onMessage);
-    document.addEventListener('keydown', onKeydown, true);
-    root.style.overflow = 'hidden';
-    document.body.appendChild(ui.overlay);
-    ui.closeButton.focus();
-    loadTimer = setTimeout(function () {
-      close(buyflowError('load_failed', 'The checkout could not be loaded'));
-    }, LOAD_TIMEOUT_MS);
+      var flow = current = { c: close, m: onMessage, k: onKey, b: onBlocked };
+      timer = setTimeout(() => close(err('load_failed')), LOAD_MS);
+      mount();
+    });
   }
 
-  /* ======================================================================
-   * 4. Public API
-   * ==================================================================== */
-
-  window.Buyflow = Object.freeze({
-    version: VERSION,
-    open: function (options) {
-      return new Promise(function (resolve, reject) { openFlow(options, resolve, reject); });
-    },
-    close: function () {
-      if (current) current.close();
-    }
+  /* Declarative buttons, now and added later: one listener on the document. Each option
+   * comes from the nearest data-buyflow-<option> attribute, on the button or an ancestor. */
+  d.addEventListener('click', (e) => {
+    var b = e.target.closest?.('[data-buyflow-product]');
+    var o = {};
+    if (!b || e.defaultPrevented) return;
+    e.preventDefault();
+    ['seller', 'product', 'locale', 'mode', 'container'].forEach((k) => {
+      o[k] = b.closest('[data-buyflow-' + k + ']')?.getAttribute('data-buyflow-' + k);
+    });
+    open(o, b).catch(() => {}); // reported by the 'buyflow:failed' event
   });
-})();
+
+  w.Buyflow = Object.freeze({
+    version: VERSION,
+    open, // a second argument is the declarative button, which callers do not pass
+    close: () => current?.c(),
+    on: (name, h) => d.addEventListener('buyflow:' + name, h),
+    off: (name, h) => d.removeEventListener('buyflow:' + name, h)
+  });
+}

@@ -1,5 +1,6 @@
 # Shared set-up for scripts/run.sh and scripts/test.sh (sourced, not run).
-# Makes .venv with the project and its extras installed, and compiles the translations.
+# Makes .venv with the project and its extras installed, and compiles the translations;
+# build_embed builds the embed library the service serves.
 # Re-running is cheap: pip is skipped while pyproject.toml has not changed.
 
 ensure_venv() {
@@ -15,4 +16,10 @@ ensure_venv() {
     touch "$stamp"
   fi
   PYBABEL=.venv/bin/pybabel bash scripts/translations.sh compile >/dev/null
+}
+
+# Installs the embed library's pinned build tools (npm ci) and builds
+# embed-js/dist/buyflow.min.js, then prints its gzipped size and fails over the budget.
+build_embed() {
+  (cd embed-js && npm ci --no-audit --no-fund && npm run --silent build && npm run --silent size)
 }

@@ -144,3 +144,33 @@ def screenshots_dir() -> Path:
     """The folder the README names for the screenshots tests make (git-ignored)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def seller_pages_server(app, service_url):
+    """The embed tests' own selling site (tests/e2e/seller_pages.py) on localhost; its
+    forging frame is served by the same app on 127.0.0.1, another origin."""
+    from buyflow.embed import integrity, library_path, library_version
+    from tests.e2e.seller_pages import create_app as create_seller_pages
+
+    holder = {}
+
+    def wsgi(environ, start_response):
+        return holder["app"](environ, start_response)
+
+    server = LiveServer(wsgi)
+    holder["app"] = create_seller_pages(
+        service_url, integrity(library_path(app)), library_version(app),
+        forger_url=f"http://127.0.0.1:{server.port}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def seller_pages_url(app, seller_pages_server):
+    """The embed tests' selling site on localhost, registered for the demo seller."""
+    url = f"http://localhost:{seller_pages_server.port}"
+    with app.app_context():
+        seed_demo_data(origin=url, api_key=DEMO_API_KEY, signing_secret=DEMO_SIGNING_SECRET)
+        db.session.remove()
+    return url

@@ -145,3 +145,29 @@ def test_a_flow_that_cannot_start_rejects_at_once_with_its_code(page, shop_url):
     page.goto(shop_url)
     outcome = open_in_page(page, {"seller": "sel_demo", "product": "prod_nope"})
     assert outcome == "rejected:unknown_product"
+
+
+def test_buy_what_a_signed_request_names(app, page, shop_url, checkout):
+    from buyflow.sellers.requests import sign_purchase_request
+    from tests.e2e.conftest import DEMO_SIGNING_SECRET
+
+    token = sign_purchase_request({
+        "items": [{"name": "Tasting box", "amount": 2500},
+                  {"name": "Gift wrap", "amount": 300, "quantity": 2}],
+        "currency": "EUR", "reference": "gift-77", "passthrough": {"note": "birthday"},
+    }, DEMO_SIGNING_SECRET)
+    page.goto(shop_url)
+    outcome = page.evaluate("""token => { window.outcome = Buyflow.open(
+        {seller: 'sel_demo', request: token}).then(r => r.result, e => 'rejected:' + e.code); }""",
+                            token)
+    assert outcome is None
+    expect(checkout.frame.locator("#lines")).to_contain_text("Gift wrap × 2")
+    expect(checkout.frame.locator("#price")).to_have_text("€31.00")
+    checkout.fill("4242424242424242")
+    checkout.frame.locator("#pay").click()
+    result_token = page.evaluate("window.outcome")
+    from buyflow.sellers.results import verify_result
+
+    result = verify_result(result_token, DEMO_SIGNING_SECRET)
+    assert (result["status"], result["amount"], result["reference"], result["passthrough"]) == (
+        "paid", 3100, "gift-77", {"note": "birthday"})

@@ -111,8 +111,9 @@
                                       document.getElementById('done-button')]);
 
   if (window.ResizeObserver) {
+    // The content's own height (scrollHeight would never be less than the frame's).
     new ResizeObserver(function () {
-      tellPage('resize', { height: Math.ceil(document.documentElement.scrollHeight) });
+      tellPage('resize', { height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
     }).observe(document.body);
   }
   tellPage('ready');

@@ -5,9 +5,8 @@ Revises: 0003_refunds_idempotency
 Create Date: 2026-11-22 02:51:00.042017
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0004_order_request_fields"
