@@ -121,6 +121,8 @@ def open_flow():
         "text": {
             "processing": _("Processing your payment…"),
             "authenticating": _("Waiting for your bank to confirm…"),
+            "title": _("Checkout"),
+            "close": _("Close"),
         },
     }
     response = Response(render_template(

@@ -2,9 +2,10 @@
  * Buyflow service; it defines window.Buyflow and nothing else. See README.md, "Selling
  * through Buyflow", for every option and event. Built by scripts/build.mjs into
  * dist/buyflow.min.js, which the service serves; the budget is 2,048 bytes gzipped. */
-import { err, flowUrl, isMessage } from './protocol.js';
+import { err, flowUrl, isMessage, str } from './protocol.js';
 
-/* ---- Visible strings: English for now. Localization replaces this table only. ---- */
+/* ---- Visible strings, until the flow's 'ready' message brings them in the buyer's
+ * language (its `title` and `close`). ---- */
 var TEXT = { close: 'Close', title: 'Checkout' };
 
 var w = window;
@@ -12,11 +13,6 @@ var d = document;
 var LOAD_MS = 15e3; // no 'ready' from the flow by then: it could not load
 
 if (!w.Buyflow) init(); // included twice: the first copy stays, the second does nothing
-
-/* Set the element's attributes from an object. */
-function attrs(el, a) {
-  for (var k in a) el.setAttribute(k, a[k]);
-}
 
 function init() {
   /* The service is wherever this script came from; flows open there and only its
@@ -94,11 +90,13 @@ function init() {
         if (mode == 'inline') return box.append(ui = ifr);
         ifr.style.cssText += ';width:min(480px,100vw - 32px);max-height:calc(100vh - 32px)';
         ui = d.createElement('div');
-        attrs(ui, { role: 'dialog', 'aria-modal': 'true', 'aria-label': TEXT.title });
+        ui.role = 'dialog'; // ARIA reflection: every current browser, Firefox since 119
+        ui.ariaModal = 'true';
+        ui.ariaLabel = TEXT.title;
         ui.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:grid;place-items:center;background:#0009';
         x = d.createElement('button');
         x.type = 'button';
-        attrs(x, { 'aria-label': TEXT.close });
+        x.ariaLabel = TEXT.close;
         x.textContent = '\u00d7';
         x.style.cssText = 'position:absolute;top:8px;right:8px;padding:4px 12px;font:24px sans-serif';
         x.onclick = () => close();
@@ -117,7 +115,11 @@ function init() {
         if (e.origin !== ORIGIN || e.source !== (win || ifr?.contentWindow) || !isMessage(m)) return;
         clearTimeout(timer);
         var t = m.type;
-        if (t == 'ready') fire('loaded', { mode });
+        if (t == 'ready') {
+          // The flow knows the buyer's language: its labels replace the English defaults.
+          if (x && str(m.close) && str(m.title)) x.ariaLabel = m.close, ui.ariaLabel = ifr.title = m.title;
+          fire('loaded', { mode });
+        }
         if (t == 'resize' && ifr) {
           ifr.style.height = m.height + 'px';
           fire('resized', { height: m.height });

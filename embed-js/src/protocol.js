@@ -7,7 +7,7 @@
 export var NS = 'buyflow';
 export var V = 1;
 
-var str = (x) => typeof x == 'string' && x > '';
+export var str = (x) => typeof x == 'string' && x > '';
 var yes = () => 1;
 
 /* True for a plain object from any realm (postMessage clones into the receiving realm). */

@@ -106,6 +106,18 @@ test('overlay keys: Escape closes, Shift+Tab on the close button goes to the flo
   assert.deepEqual(await done, ['rejected', 'closed']);
 });
 
+test("the flow's ready message labels the overlay in the buyer's language", async () => {
+  const p = await sellerPage();
+  p.settled(p.w.Buyflow.open({ seller: 's', product: 'p', locale: 'fr' }));
+  p.post(msg('ready', { title: 42, close: 'Fermer' })); // malformed labels change nothing
+  assert.equal(p.closeButton().getAttribute('aria-label'), 'Close');
+  p.post(msg('ready', { title: 'Paiement', close: 'Fermer' }));
+  assert.equal(p.closeButton().getAttribute('aria-label'), 'Fermer');
+  assert.equal(p.overlay().getAttribute('aria-label'), 'Paiement');
+  assert.equal(p.iframe().title, 'Paiement');
+  p.closeButton().click();
+});
+
 test('messages from our iframe drive the events; resolve with the purchase', async () => {
   const p = await sellerPage();
   const done = p.settled(p.w.Buyflow.open({ seller: 's', product: 'p' }));

@@ -118,8 +118,12 @@ def test_the_flow_speaks_the_browsers_language(browser, app, shop_url):
     page = context.new_page()
     page.goto(shop_url)
     page.get_by_role("button", name=re.compile("Buy")).click()
-    frame = page.frame_locator('iframe[title="Checkout"]')
+    frame = page.frame_locator("iframe")
     expect(frame.locator("#pay")).to_have_text("Payer 14,50\xa0€")
+    # The overlay on the seller's page speaks the buyer's language too.
+    expect(page.get_by_role("dialog", name="Paiement")).to_be_visible()
+    expect(page.get_by_role("button", name="Fermer")).to_be_visible()
+    expect(page.locator('iframe[title="Paiement"]')).to_have_count(1)
     expect(frame.locator("html")).to_have_attribute("lang", "fr")
     frame.locator("#email").fill("pas-un-email")
     frame.locator("#pay").click()

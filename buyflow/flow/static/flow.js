@@ -116,5 +116,6 @@
       tellPage('resize', { height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
     }).observe(document.body);
   }
-  tellPage('ready');
+  // The page's overlay labels its dialog and close button in the buyer's language.
+  tellPage('ready', { title: data.text.title, close: data.text.close });
 }());
