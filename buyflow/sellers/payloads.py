@@ -50,17 +50,13 @@ def order_payload(order: Order) -> dict:
     }
 
 
+RESULT_FIELDS = ("seller", "items", "amount", "currency", "status", "buyer_email",
+                 "reference", "passthrough")
+
+
 def signed_result(order: Order) -> str:
-    """The order's signed result, as handed to the seller's page."""
-    payload = {
-        "order": order.public_id,
-        "seller": order.seller.public_id,
-        "items": _items(order),
-        "amount": order.amount,
-        "currency": order.currency,
-        "status": order.status,
-        "buyer_email": order.buyer_email,
-        "reference": order.seller_reference,
-        "passthrough": order.passthrough,
-    }
-    return sign_result(payload, order.seller.signing_secrets)
+    """The order's signed result, as handed to the seller's page: the order's id as
+    ``order`` and the fields a seller needs to fulfil it."""
+    payload = order_payload(order)
+    result = {"order": payload["id"], **{field: payload[field] for field in RESULT_FIELDS}}
+    return sign_result(result, order.seller.signing_secrets)

@@ -70,14 +70,21 @@ def shop_server(service_url):
     server.stop()
 
 
-@pytest.fixture
-def shop_url(app, shop_server):
-    """The demo shop's URL, its seller and product seeded for this test."""
-    url = f"http://localhost:{shop_server.port}"
+def seed_demo_seller(app, server: LiveServer, **extra) -> str:
+    """Seed the demo seller and product for a selling site served by ``server`` on
+    localhost (another site than the service); returns the site's URL."""
+    url = f"http://localhost:{server.port}"
     with app.app_context():
         seed_demo_data(origin=url, api_key=DEMO_API_KEY, signing_secret=DEMO_SIGNING_SECRET,
-                       webhook_secret=DEMO_WEBHOOK_SECRET)
+                       **extra)
         db.session.remove()
+    return url
+
+
+@pytest.fixture
+def shop_url(app, shop_server):
+    """The demo shop's URL, its seller, product and webhook endpoint seeded for this test."""
+    url = seed_demo_seller(app, shop_server, webhook_secret=DEMO_WEBHOOK_SECRET)
     return url
 
 
@@ -169,8 +176,5 @@ def seller_pages_server(app, service_url):
 @pytest.fixture
 def seller_pages_url(app, seller_pages_server):
     """The embed tests' selling site on localhost, registered for the demo seller."""
-    url = f"http://localhost:{seller_pages_server.port}"
-    with app.app_context():
-        seed_demo_data(origin=url, api_key=DEMO_API_KEY, signing_secret=DEMO_SIGNING_SECRET)
-        db.session.remove()
+    url = seed_demo_seller(app, seller_pages_server)
     return url

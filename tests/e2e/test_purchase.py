@@ -25,6 +25,17 @@ def orders_and_payments(app):
         return result
 
 
+def open_and_pay(page, shop_url, checkout, number: str) -> None:
+    """From the shop's page: Buy, fill the flow with ``number``, click Pay."""
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    checkout.fill(number)
+    checkout.frame.locator("#pay").click()
+
+
+DECLINED = "Your card was declined. Please try another card."
+
+
 def charges_of(localstripe_url, customer):
     answer = requests.get(f"{localstripe_url}/v1/charges", params={"customer": customer,
                                                                    "limit": 100},
@@ -69,10 +80,7 @@ def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, locals
 
 
 def test_buy_with_a_3d_secure_card(app, page, shop_url, checkout):
-    page.goto(shop_url)
-    page.get_by_role("button", name=re.compile("Buy")).click()
-    checkout.fill("4000002500003155")
-    checkout.frame.locator("#pay").click()
+    open_and_pay(page, shop_url, checkout, "4000002500003155")
     checkout.authenticate(times=2)  # once to save the card, once for the payment
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
     orders, payments, _ = orders_and_payments(app)
@@ -82,12 +90,8 @@ def test_buy_with_a_3d_secure_card(app, page, shop_url, checkout):
 
 def test_declined_card_shows_a_clear_message_then_another_card_works(app, page, shop_url,
                                                                     checkout):
-    page.goto(shop_url)
-    page.get_by_role("button", name=re.compile("Buy")).click()
-    checkout.fill("4000000000000341")
-    checkout.frame.locator("#pay").click()
-    expect(checkout.frame.get_by_role("alert")).to_have_text(
-        "Your card was declined. Please try another card.", timeout=20_000)
+    open_and_pay(page, shop_url, checkout, "4000000000000341")
+    expect(checkout.frame.get_by_role("alert")).to_have_text(DECLINED, timeout=20_000)
     orders, payments, _ = orders_and_payments(app)
     assert [status for _, status in orders] == ["pending"]
     assert payments == [("failed", "0341")]
@@ -103,12 +107,8 @@ def test_declined_card_shows_a_clear_message_then_another_card_works(app, page, 
 
 def test_card_refused_when_saved_is_a_clear_message_and_nothing_is_paid(app, page, shop_url,
                                                                         checkout):
-    page.goto(shop_url)
-    page.get_by_role("button", name=re.compile("Buy")).click()
-    checkout.fill("4000000000000002")
-    checkout.frame.locator("#pay").click()
-    expect(checkout.frame.get_by_role("alert")).to_have_text(
-        "Your card was declined. Please try another card.", timeout=20_000)
+    open_and_pay(page, shop_url, checkout, "4000000000000002")
+    expect(checkout.frame.get_by_role("alert")).to_have_text(DECLINED, timeout=20_000)
     orders, payments, _ = orders_and_payments(app)
     assert [status for _, status in orders] == ["pending"] and payments == []
 
