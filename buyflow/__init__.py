@@ -39,6 +39,8 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
         )
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(app)
+    if app.config["MAIL_BACKEND"] == "file" and not app.config.get("MAIL_FILE_PATH"):
+        app.config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "mail")
     if not app.config["EMBED_JS_DIR"]:
         app.config["EMBED_JS_DIR"] = str(PROJECT_ROOT / "embed-js" / "dist")
 
@@ -60,11 +62,14 @@ def configure_extensions(app: Flask) -> None:
         security,
         tasks,
     )
-    from .extensions import babel, csrf, db, migrate
+    from .extensions import babel, csrf, db, limiter, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    mail.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     payments.init_app(app)
@@ -86,7 +91,7 @@ def configure_blueprints(app: Flask) -> None:
     api_errors.init_app(app)
     app.register_blueprint(webhooks.bp)
     embed.init_app(app)
-    app.register_blueprint(management.bp)
+    management.init_app(app)
 
 
 def configure_cli(app: Flask) -> None:

@@ -31,6 +31,19 @@ class DefaultConfig:
     PURCHASE_REQUEST_MAX_AGE = 60 * 60
     RESULT_TOKEN_MAX_AGE = 60 * 60
 
+    # Email: Flask-Mailman. "smtp" in production (MAIL_SERVER, MAIL_PORT, MAIL_USERNAME,
+    # MAIL_PASSWORD, MAIL_USE_TLS); by default each mail is written as a file in
+    # instance/mail, so development needs no mail server.
+    MAIL_BACKEND = "file"
+    MAIL_DEFAULT_SENDER = "Buyflow <no-reply@buyflow.invalid>"
+
+    # Buyers' sign-in codes: how long they live and how many wrong tries they take.
+    SIGN_IN_CODE_MAX_AGE = 10 * 60
+    SIGN_IN_CODE_MAX_ATTEMPTS = 5
+    SIGN_IN_LIMIT_PER_EMAIL = "5 per 15 minutes"
+    SIGN_IN_LIMIT_PER_IP = "30 per hour"
+    RATELIMIT_HEADERS_ENABLED = True
+
     # The task queue (Huey): SQLite storage in the instance folder unless REDIS_URL is set.
     # TASKS_IMMEDIATE runs tasks inline, for tests.
     REDIS_URL = None

@@ -95,6 +95,7 @@ cat <<MSG
     Demo shop (buy here):  $SHOP_URL/
     Buyflow service:       $SERVICE_URL/
     localstripe (fake Stripe): http://127.0.0.1:$STRIPE_PORT/
+    Your purchases:        $SERVICE_URL/account/  (sign-in emails land in instance/mail/)
   Test cards: 4242 4242 4242 4242 (succeeds), 4000 0025 0000 3155 (3-D Secure),
               4000 0000 0000 0341 (declined). Any future expiry, any CVC.
   Ctrl-C stops everything.

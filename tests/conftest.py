@@ -23,7 +23,7 @@ from flask import has_app_context
 from sqlalchemy import MetaData, create_engine
 
 from buyflow import create_app
-from buyflow.extensions import db
+from buyflow.extensions import db, limiter
 from buyflow.models import Product, Seller, SellerApiKey
 from buyflow.models.sellers import hash_api_key
 from buyflow.sellers.accounts import add_webhook_endpoint
@@ -82,8 +82,36 @@ def database_url(tmp_path_factory):
     return url
 
 
+class MailBox:
+    """An SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def last_to(self, address: str):
+        return next(m for m in reversed(self.messages) if address in m["To"])
+
+
 @pytest.fixture(scope="session")
-def app(localstripe_url, database_url, tmp_path_factory):
+def mailbox():
+    box = MailBox()
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def app(localstripe_url, database_url, tmp_path_factory, mailbox):
     """The app for the whole run, its schema made by the migrations."""
     from flask_migrate import upgrade
 
@@ -99,6 +127,9 @@ def app(localstripe_url, database_url, tmp_path_factory):
         "STRIPE_MAX_NETWORK_RETRIES": 0,
         "WEBHOOK_ALLOW_PRIVATE_URLS": True,
         "REDIS_URL": os.environ.get("BUYFLOW_REDIS_URL"),
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mailbox.port,
     })
     with app.app_context():
         upgrade()
@@ -114,6 +145,7 @@ def _clean_tables(request):
         return
     app = request.getfixturevalue("app")
     with app.app_context():
+        limiter.reset()
         db.session.remove()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())

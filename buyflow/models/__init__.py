@@ -1,6 +1,6 @@
 """All models, importable from one place (and seen by Alembic through this import)."""
 
-from .buyers import Buyer
+from .buyers import Buyer, SignInCode
 from .catalog import Product
 from .idempotency import IdempotencyRecord
 from .orders import Order, OrderItem
@@ -11,6 +11,6 @@ from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookE
 
 __all__ = [
     "Buyer", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
-    "Refund", "Seller",
+    "Refund", "Seller", "SignInCode",
     "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

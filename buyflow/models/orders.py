@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -14,6 +14,8 @@ from ._base import PublicRecord, UTCDateTime
 
 class Order(PublicRecord, db.Model):
     __tablename__ = "orders"
+    # A buyer's purchases, newest first, a page at a time, by email.
+    __table_args__ = (Index("ix_orders_buyer_email_id", "buyer_email", "id"),)
 
     public_id_prefix = "ord"
 

@@ -1,0 +1,61 @@
+"""A buyer's account: everything bought through Buyflow, across every seller."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import format_datetime, get_locale
+from sqlalchemy.orm import joinedload, selectinload
+
+from buyflow.extensions import db
+from buyflow.models import Order
+from buyflow.money import Money, format_money
+
+from ..auth.sessions import buyer_required, current_buyer
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+PAGE_SIZE = 20
+
+
+def _buyers_orders():
+    return db.select(Order).filter_by(buyer_email=current_buyer().email)
+
+
+def money(amount: int, currency: str) -> str:
+    return format_money(Money(amount, currency), str(get_locale()))
+
+
+@bp.app_template_filter("when")
+def _when(moment) -> str:
+    return format_datetime(moment, "medium") if moment else ""
+
+
+@bp.get("/")
+@buyer_required
+def purchases():
+    """The buyer's orders, newest first, a page at a time (keyset: ``after`` an order)."""
+    query = _buyers_orders()
+    if after := request.args.get("after"):
+        after_id = db.session.scalar(db.select(Order.id).filter_by(
+            buyer_email=current_buyer().email, public_id=after))
+        if after_id is None:
+            abort(404)
+        query = query.where(Order.id < after_id)
+    orders = db.session.scalars(
+        query.options(selectinload(Order.items), joinedload(Order.seller))
+        .order_by(Order.id.desc()).limit(PAGE_SIZE + 1)
+    ).all()
+    page = orders[:PAGE_SIZE]
+    next_after = page[-1].public_id if len(orders) > PAGE_SIZE else None
+    return render_template("account/purchases.html", orders=page, next_after=next_after,
+                           money=money)
+
+
+@bp.get("/orders/<order_id>")
+@buyer_required
+def order_detail(order_id: str):
+    """One of the buyer's orders with its payments and refunds; another's is not found."""
+    order = db.session.scalar(_buyers_orders().filter_by(public_id=order_id))
+    if order is None:
+        abort(404)
+    return render_template("account/order.html", order=order, money=money)

@@ -1,0 +1,137 @@
+"""Signing in without a password: a one-time code (or link) sent by email."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_mailman import EmailMessage
+from flask_wtf import FlaskForm
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Length
+
+from buyflow.extensions import limiter
+
+from .codes import CodeRefused, IssuedCode, issue_code, redeem_code, redeem_link
+from .sessions import buyer_required, current_buyer, sign_in, sign_out, sign_out_everywhere
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+REFUSALS = {
+    "wrong_code": _l("This code is not right. Check the latest email we sent and try again."),
+    "expired_code": _l("This code has expired. Ask for a new one."),
+    "too_many_attempts": _l("Too many wrong codes. Ask for a new one."),
+}
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(min=6, max=6)])
+
+
+def _normalized(email: str) -> str | None:
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def _email_being_signed_in() -> str:
+    return _normalized(request.form.get("email", "")) or request.remote_addr or ""
+
+
+def _next_url() -> str:
+    """Where to go after signing in: only a path on this site, never elsewhere."""
+    target = request.args.get("next") or session.get("sign_in_next") or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("account.purchases")
+    return target
+
+
+def send_sign_in_mail(email: str, issued: IssuedCode) -> None:
+    link = url_for("auth.follow_link", token=issued.link_token, _external=True)
+    EmailMessage(
+        subject=_("Your Buyflow sign-in code: %(code)s", code=issued.code),
+        body=render_template("email/sign_in_code.txt", code=issued.code, link=link,
+                             minutes=current_app.config["SIGN_IN_CODE_MAX_AGE"] // 60),
+        to=[email],
+    ).send()
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_EMAIL"], methods=["POST"],
+               key_func=_email_being_signed_in)
+def sign_in_page():
+    """Ask for an email; send it a code and a link."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        email = _normalized(form.email.data)
+        if email is None:
+            form.email.errors.append(_("Please enter a valid email address."))
+        else:
+            send_sign_in_mail(email, issue_code(email))
+            session["sign_in_email"] = email
+            session["sign_in_next"] = _next_url()
+            return redirect(url_for("auth.enter_code"))
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_IP"], methods=["POST"])
+def enter_code():
+    """Take the code sent to the email given just before."""
+    email = session.get("sign_in_email")
+    if not email:
+        return redirect(url_for("auth.sign_in_page"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            buyer = redeem_code(email, form.code.data)
+        except CodeRefused as exc:
+            form.code.errors.append(str(REFUSALS[exc.code]))
+            status = 429 if exc.code == "too_many_attempts" else 400
+        else:
+            target = _next_url()
+            sign_in(buyer)
+            return redirect(target)
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/enter_code.html", form=form, email=email), status
+
+
+@bp.get("/sign-in/link/<token>")
+def follow_link(token: str):
+    """The link in the email signs in too, once."""
+    try:
+        buyer = redeem_link(token)
+    except CodeRefused as exc:
+        return render_template("auth/link_refused.html", message=REFUSALS[exc.code]), 400
+    sign_in(buyer)
+    return redirect(url_for("account.purchases"))
+
+
+@bp.post("/sign-out")
+def sign_out_page():
+    sign_out()
+    return redirect(url_for("auth.sign_in_page"))
+
+
+@bp.post("/sign-out-everywhere")
+@buyer_required
+def sign_out_everywhere_page():
+    sign_out_everywhere(current_buyer())
+    return redirect(url_for("auth.sign_in_page"))

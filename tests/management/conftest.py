@@ -1,0 +1,90 @@
+"""Management pages are tested as a browser uses them: one request, one app context. No
+app context stays open around the requests (Flask would share it, and with it ``g``,
+between them); data is made and checked in short contexts of its own."""
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from buyflow.extensions import db
+from tests.conftest import make_product, make_seller
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def code_in(message) -> str:
+    return re.search(r"^[ \t]+(\d{6})\s*$", message.get_content(), re.M).group(1)
+
+
+def link_in(message) -> str:
+    return re.search(r"(http://\S+/account/sign-in/link/\S+)", message.get_content()).group(1)
+
+
+@pytest.fixture
+def ask_code(client, mailbox):
+    """Ask for a sign-in code for ``email``; returns the email sent."""
+
+    def ask(email: str = "ann@example.com", next_url: str | None = None):
+        page = client.get("/account/sign-in", query_string={"next": next_url} if next_url else {})
+        response = client.post(page.request.full_path, data={
+            "email": email, "csrf_token": csrf_token(page.text)})
+        assert response.status_code == 302, response.text
+        return mailbox.last_to(email.lower())
+
+    return ask
+
+
+@pytest.fixture
+def enter_code(client):
+    def enter(code: str):
+        page = client.get("/account/sign-in/code")
+        return client.post("/account/sign-in/code",
+                           data={"code": code, "csrf_token": csrf_token(page.text)})
+
+    return enter
+
+
+@pytest.fixture
+def signed_in(ask_code, enter_code):
+    """Sign ``email`` in through its emailed code."""
+
+    def sign_in(email: str = "ann@example.com"):
+        response = enter_code(code_in(ask_code(email)))
+        assert response.status_code == 302 and response.location.endswith("/account/")
+        return response
+
+    return sign_in
+
+
+@pytest.fixture
+def in_app(app):
+    """``in_app(fn)``: run ``fn()`` in a short app context of its own, return its result."""
+
+    def run(fn):
+        with app.app_context():
+            try:
+                return fn()
+            finally:
+                db.session.remove()
+
+    return run
+
+
+@pytest.fixture
+def shops(in_app):
+    """Two sellers with a product each, as plain ids."""
+
+    def make():
+        northwind = make_seller()
+        coffee = make_product(northwind)
+        other = make_seller(name="Other Shop", origins=["http://localhost:5998"],
+                            api_key="sk_test_other", signing_secret="sign-other")
+        tea = make_product(other, name="Green tea", amount=900)
+        ids = lambda o: SimpleNamespace(public_id=o.public_id)  # noqa: E731
+        return SimpleNamespace(northwind=ids(northwind), coffee=ids(coffee),
+                               other=ids(other), tea=ids(tea))
+
+    return in_app(make)
