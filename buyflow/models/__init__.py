@@ -6,11 +6,12 @@ from .idempotency import IdempotencyRecord
 from .orders import Order, OrderItem
 from .payments import Payment, PaymentEvent
 from .refunds import Refund
+from .requests import AuditEntry, RefundRequest
 from .sellers import Seller, SellerApiKey
 from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
-    "Buyer", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
-    "Refund", "Seller", "SignInCode",
+    "AuditEntry", "Buyer", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
+    "Refund", "RefundRequest", "Seller", "SignInCode",
     "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

@@ -40,6 +40,8 @@ class Order(PublicRecord, db.Model):
     )
     payments = relationship("Payment", back_populates="order", order_by="Payment.id")
     refunds = relationship("Refund", back_populates="order", order_by="Refund.id")
+    refund_requests = relationship("RefundRequest", back_populates="order",
+                                   order_by="RefundRequest.id")
 
     @property
     def total(self) -> Money:

@@ -37,7 +37,7 @@ from .urls import UrlRefused, check_webhook_url
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("order.completed", "payment.failed", "refund.completed")
+EVENT_TYPES = ("order.completed", "payment.failed", "refund.completed", "refund.requested")
 _NEW_DELIVERIES = "buyflow.new_webhook_deliveries"
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from buyflow.extensions import db
 from buyflow.models import Order
 from buyflow.money import Money, format_money
 
 from ..auth.sessions import buyer_required, current_buyer
+from .refund_requests import REFUNDABLE, RequestRefused, open_request, request_refund
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -51,11 +56,30 @@ def purchases():
                            money=money)
 
 
-@bp.get("/orders/<order_id>")
+class RefundRequestForm(FlaskForm):
+    reason = TextAreaField(_l("Why do you want a refund?"),
+                           validators=[DataRequired(), Length(max=1000)])
+
+
+@bp.route("/orders/<order_id>", methods=["GET", "POST"])
 @buyer_required
 def order_detail(order_id: str):
-    """One of the buyer's orders with its payments and refunds; another's is not found."""
+    """One of the buyer's orders with its payments and refunds, where the buyer can ask
+    for a refund; another's order is not found."""
     order = db.session.scalar(_buyers_orders().filter_by(public_id=order_id))
     if order is None:
         abort(404)
-    return render_template("account/order.html", order=order, money=money)
+    form = RefundRequestForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            request_refund(current_buyer(), order, form.reason.data)
+        except RequestRefused:
+            status = 409
+        else:
+            return redirect(url_for("account.order_detail", order_id=order_id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("account/order.html", order=order, money=money, form=form,
+                           can_request=order.status in REFUNDABLE and not open_request(order),
+                           open_request=open_request(order)), status

@@ -88,6 +88,9 @@ def shop_url(app, shop_server):
     return url
 
 
+# The flow's frame, whatever language its title is in (the flow localizes it on load).
+FLOW_FRAME = 'iframe[allow="payment"]'
+
 CARD_FIELDS = ("number", "exp_month", "exp_year", "cvc", "postal_code")
 
 
@@ -96,7 +99,7 @@ def checkout(page):
     """The buy flow inside the overlay's iframe, with helpers to fill it."""
 
     class Checkout:
-        frame = page.frame_locator('iframe[title="Checkout"]')
+        frame = page.frame_locator(FLOW_FRAME)
 
         def fill(self, number: str, email: str = "ann@example.com"):
             self.frame.locator("#email").fill(email)

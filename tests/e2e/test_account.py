@@ -44,6 +44,11 @@ def test_sign_in_with_the_emailed_code_and_see_the_purchase(page, shop_url, serv
     expect(page.get_by_text(re.compile("card Visa ending in 4242"))).to_be_visible()
     assert axe(page) == []
 
+    page.get_by_label("Why do you want a refund?").fill("The bag arrived torn.")
+    page.get_by_role("button", name="Send the request to the shop").click()
+    expect(page.get_by_text("You asked the shop for a refund")).to_be_visible()
+    assert axe(page) == []
+
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(f"{service_url}/account/orders/{order_id}")

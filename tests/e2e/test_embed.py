@@ -9,11 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CARD_FIELDS
+from tests.e2e.conftest import CARD_FIELDS, FLOW_FRAME
 
 pytestmark = pytest.mark.e2e
 
-FLOW = 'iframe[title="Checkout"]'
+FLOW = FLOW_FRAME
 
 RECORD_EVENTS = """() => {
   window.seen = [];

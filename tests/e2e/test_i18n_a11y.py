@@ -7,10 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import FLOW_FRAME
+
 pytestmark = pytest.mark.e2e
 
 THANKS = re.compile(r"Thank you — order (ord_\S+) verified")
-FLOW_IFRAME = 'iframe[title="Checkout"]'
+FLOW_IFRAME = FLOW_FRAME
 
 
 def open_flow(page, shop_url, **options):
