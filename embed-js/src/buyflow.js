@@ -77,7 +77,7 @@ function init() {
 
       var mount = () => {
         if (mode == 'window') {
-          win = w.open(url, '_blank', 'width=480,height=720');
+          win = w.open(url, '_blank', 'popup');
           if (!win) return close(err('popup_blocked'));
           poll = setInterval(() => win.closed && close(), 400);
           return;
@@ -100,6 +100,8 @@ function init() {
         x.textContent = '\u00d7';
         x.style.cssText = 'position:absolute;top:8px;right:8px;padding:4px 12px;font:24px sans-serif';
         x.onclick = () => close();
+        // A click on the backdrop must not move focus out of the dialog, to the page.
+        ui.onmousedown = (e) => e.preventDefault();
         var end = d.createElement('span'); // Tab out of the flow's last field comes back here
         end.tabIndex = 0;
         end.onfocus = () => x.focus();

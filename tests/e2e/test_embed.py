@@ -230,3 +230,14 @@ def test_included_twice_pinned_with_integrity_works_once(page, seller_pages_url,
     page.keyboard.press("Escape")
     expect(page.locator(FLOW)).to_have_count(0)
     assert seen(page) == ["loaded", "closed"]
+
+
+def test_a_click_on_the_backdrop_keeps_the_focus_in_the_dialog(page, seller_pages_url):
+    open_page(page, seller_pages_url, "overlay")
+    page.locator("#buy").click()
+    wait_loaded(page)
+    page.mouse.click(5, 300)  # the backdrop, beside the flow
+    in_dialog = "() => !!document.activeElement.closest('[role=dialog]')"
+    assert page.evaluate(in_dialog)
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(in_dialog)
