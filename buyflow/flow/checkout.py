@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from ..buyers.identity import buyer_for_email
 from ..extensions import db
-from ..models import Buyer, Order, Payment, Product, Seller
+from ..models import Order, Payment, Product, Seller
 from ..payments import get_provider
 from ..payments.base import CardSetup, ChargeRequest
 from ..payments.service import apply_payment_action
@@ -74,10 +75,7 @@ def start_checkout(flow: FlowState, email: str) -> tuple[Order, CardSetup]:
     if order is not None and order.status != OrderStatus.PENDING:
         raise CheckoutError("already_paid", 409)
 
-    buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
-    if buyer is None:
-        buyer = Buyer(email=email)
-        db.session.add(buyer)
+    buyer = buyer_for_email(email)
     if order is None:
         order = Order(seller=seller, checkout_key=flow.checkout_key,
                       amount=purchase.total.amount, currency=purchase.currency,

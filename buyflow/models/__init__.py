@@ -1,6 +1,6 @@
 """All models, importable from one place (and seen by Alembic through this import)."""
 
-from .buyers import Buyer, SignInCode
+from .buyers import Buyer, BuyerEmail, Card, SignInCode
 from .catalog import Product
 from .idempotency import IdempotencyRecord
 from .orders import Order, OrderItem
@@ -11,7 +11,7 @@ from .sellers import Seller, SellerApiKey
 from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
-    "AuditEntry", "Buyer", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
+    "AuditEntry", "Buyer", "BuyerEmail", "Card", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
     "Refund", "RefundRequest", "Seller", "SignInCode",
     "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

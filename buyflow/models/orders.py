@@ -32,6 +32,8 @@ class Order(PublicRecord, db.Model):
     seller_reference: Mapped[str | None] = mapped_column(String(100))
     passthrough: Mapped[dict | None] = mapped_column(JSON)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The receipt email went out (sent once, by the task queue, after the order is paid).
+    receipt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     seller = relationship("Seller")
     buyer = relationship("Buyer")

@@ -124,6 +124,21 @@ class PaymentProvider(ABC):
         not belong to this customer. Moves no money."""
 
     @abstractmethod
+    def detach_card(self, method_ref: str) -> None:
+        """Remove a saved card from its customer at the provider, so that it can never be
+        charged again. A card already gone counts as detached. Moves no money."""
+
+    @abstractmethod
+    def set_default_card(self, customer_ref: str, method_ref: str | None) -> None:
+        """Make ``method_ref`` the card the provider charges the customer by default (for
+        recurring payments), or none. Moves no money."""
+
+    @abstractmethod
+    def delete_customer(self, customer_ref: str) -> None:
+        """Delete the customer at the provider with what it keeps of the buyer (cards
+        included). A customer already gone counts as deleted. Moves no money."""
+
+    @abstractmethod
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         """Charge a saved card, confirming at once. Declines come back as an outcome with
         Action.FAIL, not as exceptions; PaymentError only when the provider cannot be

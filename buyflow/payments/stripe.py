@@ -47,6 +47,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _gone(exc: stripe.InvalidRequestError) -> bool:
+    """Whether Stripe answered that the object does not exist (any more)."""
+    return exc.code == "resource_missing" or exc.http_status == 404
+
+
 def buyer_code(code: str | None) -> str:
     """A Stripe error code as one of our stable buyer-facing codes."""
     if code in _AUTHENTICATION_CODES:
@@ -127,6 +132,29 @@ class StripeProvider(PaymentProvider):
             card=CardDetails(brand=card.brand, last4=card.last4,
                              exp_month=int(card.exp_month), exp_year=int(card.exp_year)),
         )
+
+    def detach_card(self, method_ref: str) -> None:
+        try:
+            self.client.v1.payment_methods.detach(method_ref)
+        except stripe.InvalidRequestError as exc:
+            if not _gone(exc) and "not attached" not in str(exc):
+                raise PaymentError("provider_unavailable", str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
+
+    def set_default_card(self, customer_ref: str, method_ref: str | None) -> None:
+        self._call(self.client.v1.customers.update, customer_ref, params={
+            "invoice_settings": {"default_payment_method": method_ref or ""},
+        })
+
+    def delete_customer(self, customer_ref: str) -> None:
+        try:
+            self.client.v1.customers.delete(customer_ref)
+        except stripe.InvalidRequestError as exc:
+            if not _gone(exc):
+                raise PaymentError("provider_unavailable", str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         params = {

@@ -19,9 +19,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
-from buyflow.extensions import limiter
+from buyflow.buyers.codes import CodeRefused, IssuedCode, confirm_code, confirm_link, issue_code
+from buyflow.buyers.identity import buyer_for_email
+from buyflow.extensions import db, limiter
+from buyflow.models import Buyer, SignInCode
 
-from .codes import CodeRefused, IssuedCode, issue_code, redeem_code, redeem_link
 from .sessions import buyer_required, current_buyer, sign_in, sign_out, sign_out_everywhere
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
@@ -58,6 +60,15 @@ def _next_url() -> str:
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("account.purchases")
     return target
+
+
+def _signed_in_buyer(code: SignInCode) -> Buyer:
+    """The buyer whose email ``code`` was sent to, made on first sign-in; the code is
+    used up in the same transaction."""
+    buyer = buyer_for_email(code.email)
+    code.buyer_id = buyer.id
+    db.session.commit()
+    return buyer
 
 
 def send_sign_in_mail(email: str, issued: IssuedCode) -> None:
@@ -100,7 +111,7 @@ def enter_code():
     status = 200
     if form.validate_on_submit():
         try:
-            buyer = redeem_code(email, form.code.data)
+            buyer = _signed_in_buyer(confirm_code(email, form.code.data))
         except CodeRefused as exc:
             form.code.errors.append(str(REFUSALS[exc.code]))
             status = 429 if exc.code == "too_many_attempts" else 400
@@ -117,7 +128,7 @@ def enter_code():
 def follow_link(token: str):
     """The link in the email signs in too, once."""
     try:
-        buyer = redeem_link(token)
+        buyer = _signed_in_buyer(confirm_link(token))
     except CodeRefused as exc:
         return render_template("auth/link_refused.html", message=REFUSALS[exc.code]), 400
     sign_in(buyer)

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import stripe
 
 from buyflow.money import Money
 from buyflow.payments import get_provider
@@ -131,3 +132,27 @@ def test_webhook_with_bad_signature_is_refused(provider, headers):
 def test_events_we_do_not_act_on_are_none(provider):
     payload = event_payload("customer.created")
     assert provider.parse_webhook(payload, signed(payload)) is None
+
+
+def test_detached_card_leaves_the_customer(provider, customer, saved_card):
+    card = saved_card("4242424242424242")
+    provider.detach_card(card.method_ref)
+    provider.detach_card(card.method_ref)  # already detached: nothing to do, no error
+    assert provider.client.v1.payment_methods.retrieve(card.method_ref).customer is None
+
+
+def test_default_card_is_set_on_the_customer(provider, customer, saved_card):
+    card = saved_card("4242424242424242")
+    provider.set_default_card(customer, card.method_ref)
+    stored = provider.client.v1.customers.retrieve(customer)
+    assert stored.invoice_settings.default_payment_method == card.method_ref
+    provider.set_default_card(customer, None)
+    stored = provider.client.v1.customers.retrieve(customer)
+    assert stored.invoice_settings.default_payment_method is None
+
+
+def test_deleted_customer_is_gone(provider, customer):
+    provider.delete_customer(customer)
+    provider.delete_customer(customer)  # already gone: no error
+    with pytest.raises(stripe.InvalidRequestError):
+        provider.client.v1.customers.retrieve(customer)

@@ -1,4 +1,9 @@
-"""One-time sign-in codes: issued to an email, redeemed once, by code or by link."""
+"""One-time codes: issued to an email for one purpose, confirmed once, by code or link.
+
+Purposes keep codes apart: a code sent to sign in cannot verify an added email or open
+saved cards in the buy flow, and asking for a new code ends only the older codes of the
+same email and purpose.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,13 @@ from datetime import timedelta
 
 from flask import current_app
 
-from buyflow.extensions import db
-from buyflow.models import Buyer, SignInCode
-from buyflow.models._base import utcnow
+from ..extensions import db
+from ..models import SignInCode
+from ..models._base import utcnow
+
+SIGN_IN = "sign_in"
+VERIFY_EMAIL = "verify_email"
+SAVED_CARDS = "saved_cards"
 
 
 class CodeRefused(Exception):
@@ -35,17 +44,20 @@ def _keyed_hash(*parts: str) -> str:
     return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
 
 
-def issue_code(email: str) -> IssuedCode:
-    """A new code and link for ``email``; earlier unused ones stop working."""
+def issue_code(email: str, purpose: str = SIGN_IN) -> IssuedCode:
+    """A new code and link for ``email`` and ``purpose``; earlier unused ones stop working."""
     now = utcnow()
     db.session.execute(
-        db.update(SignInCode).where(SignInCode.email == email, SignInCode.used_at.is_(None))
+        db.update(SignInCode)
+        .where(SignInCode.email == email, SignInCode.purpose == purpose,
+               SignInCode.used_at.is_(None))
         .values(used_at=now)
     )
     code = f"{secrets.randbelow(10**6):06d}"
     link_token = secrets.token_urlsafe(32)
     db.session.add(SignInCode(
-        email=email, code_hash=_keyed_hash(email, code), link_hash=_keyed_hash(link_token),
+        email=email, purpose=purpose, code_hash=_keyed_hash(purpose, email, code),
+        link_hash=_keyed_hash(purpose, link_token),
         expires_at=now + timedelta(seconds=current_app.config["SIGN_IN_CODE_MAX_AGE"]),
     ))
     db.session.commit()
@@ -60,27 +72,16 @@ def _usable(row: SignInCode | None) -> SignInCode:
     return row
 
 
-def _buyer_for(row: SignInCode) -> Buyer:
-    row.used_at = utcnow()
-    buyer = db.session.scalar(db.select(Buyer).filter_by(email=row.email))
-    if buyer is None:
-        buyer = Buyer(email=row.email, session_epoch=0)
-        db.session.add(buyer)
-        db.session.flush()
-    row.buyer_id = buyer.id
-    db.session.commit()
-    return buyer
-
-
-def redeem_code(email: str, code: str) -> Buyer:
-    """The buyer ``email`` belongs to (made on first sign-in) if ``code`` is its current
-    code; CodeRefused otherwise. Too many wrong tries end the code."""
+def confirm_code(email: str, code: str, purpose: str = SIGN_IN) -> SignInCode:
+    """Use up ``email``'s current code for ``purpose`` if ``code`` is it (the row comes
+    back marked used, not yet committed); CodeRefused otherwise. Too many wrong tries end
+    the code."""
     row = db.session.scalar(
-        db.select(SignInCode).filter_by(email=email, used_at=None)
+        db.select(SignInCode).filter_by(email=email, purpose=purpose, used_at=None)
         .order_by(SignInCode.id.desc()).with_for_update()
     )
     row = _usable(row)
-    if not hmac.compare_digest(row.code_hash, _keyed_hash(email, code.strip())):
+    if not hmac.compare_digest(row.code_hash, _keyed_hash(purpose, email, code.strip())):
         row.failed_attempts += 1
         if row.failed_attempts >= current_app.config["SIGN_IN_CODE_MAX_ATTEMPTS"]:
             row.used_at = utcnow()
@@ -88,12 +89,17 @@ def redeem_code(email: str, code: str) -> Buyer:
             raise CodeRefused("too_many_attempts")
         db.session.commit()
         raise CodeRefused("wrong_code")
-    return _buyer_for(row)
+    row.used_at = utcnow()
+    return row
 
 
-def redeem_link(link_token: str) -> Buyer:
-    """Like ``redeem_code``, for the link in the email."""
+def confirm_link(link_token: str, purpose: str = SIGN_IN) -> SignInCode:
+    """Like ``confirm_code``, for the link in the email."""
     row = db.session.scalar(
-        db.select(SignInCode).filter_by(link_hash=_keyed_hash(link_token)).with_for_update()
+        db.select(SignInCode)
+        .filter_by(link_hash=_keyed_hash(purpose, link_token), purpose=purpose)
+        .with_for_update()
     )
-    return _buyer_for(_usable(row))
+    row = _usable(row)
+    row.used_at = utcnow()
+    return row

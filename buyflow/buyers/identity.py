@@ -1,0 +1,32 @@
+"""Who an email belongs to: a buyer's primary email, or one of their verified others."""
+
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import Buyer, BuyerEmail
+
+
+def buyer_by_email(email: str) -> Buyer | None:
+    """The buyer whose primary or verified other email is ``email``, if any."""
+    buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
+    if buyer is not None:
+        return buyer
+    return db.session.scalar(
+        db.select(Buyer).join(BuyerEmail)
+        .where(BuyerEmail.email == email, BuyerEmail.verified_at.is_not(None))
+    )
+
+
+def buyer_for_email(email: str) -> Buyer:
+    """``buyer_by_email``, or a new buyer with ``email`` as primary (added, not committed)."""
+    buyer = buyer_by_email(email)
+    if buyer is None:
+        buyer = Buyer(email=email, session_epoch=0)
+        db.session.add(buyer)
+        db.session.flush()
+    return buyer
+
+
+def verified_emails(buyer: Buyer) -> list[str]:
+    """Every email that counts as the buyer's: the primary first, then verified others."""
+    return [buyer.email, *(e.email for e in buyer.emails if e.verified_at is not None)]
