@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
+
 from ..extensions import db
 from ..models import Buyer, BuyerEmail
+
+
+def normalized_email(email: str) -> str | None:
+    """``email`` as we store it (email_validator's normalized form, lower case), or None
+    when it is not a valid address."""
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
 
 
 def buyer_by_email(email: str) -> Buyer | None:

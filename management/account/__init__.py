@@ -6,10 +6,12 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import union_all
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from buyflow.buyers.identity import verified_emails
 from buyflow.extensions import db
 from buyflow.models import Order
 from buyflow.money import Money, format_money
@@ -23,7 +25,23 @@ PAGE_SIZE = 20
 
 
 def _buyers_orders():
-    return db.select(Order).filter_by(buyer_email=current_buyer().email)
+    """The signed-in buyer's orders: those bought with any of their verified emails (an
+    unverified one never counts)."""
+    return db.select(Order).where(Order.buyer_email.in_(verified_emails(current_buyer())))
+
+
+def _newest_order_ids(before_id: int | None, count: int):
+    """The ids of the buyer's ``count`` newest orders older than ``before_id``. One short
+    backward walk of the (buyer_email, id) index per email, merged: an IN over the emails
+    would read every order of every email and sort them, however long the history."""
+    per_email = []
+    for email in verified_emails(current_buyer()):
+        query = db.select(Order.id).where(Order.buyer_email == email)
+        if before_id is not None:
+            query = query.where(Order.id < before_id)
+        newest = query.order_by(Order.id.desc()).limit(count).subquery()
+        per_email.append(db.select(newest.c.id))
+    return union_all(*per_email)
 
 
 def money(amount: int, currency: str) -> str:
@@ -39,15 +57,15 @@ def _when(moment) -> str:
 @buyer_required
 def purchases():
     """The buyer's orders, newest first, a page at a time (keyset: ``after`` an order)."""
-    query = _buyers_orders()
+    after_id = None
     if after := request.args.get("after"):
-        after_id = db.session.scalar(db.select(Order.id).filter_by(
-            buyer_email=current_buyer().email, public_id=after))
+        after_id = db.session.scalar(_buyers_orders().where(Order.public_id == after)
+                                     .with_only_columns(Order.id))
         if after_id is None:
             abort(404)
-        query = query.where(Order.id < after_id)
     orders = db.session.scalars(
-        query.options(selectinload(Order.items), joinedload(Order.seller))
+        db.select(Order).where(Order.id.in_(_newest_order_ids(after_id, PAGE_SIZE + 1)))
+        .options(selectinload(Order.items), joinedload(Order.seller))
         .order_by(Order.id.desc()).limit(PAGE_SIZE + 1)
     ).all()
     page = orders[:PAGE_SIZE]
@@ -83,3 +101,6 @@ def order_detail(order_id: str):
     return render_template("account/order.html", order=order, money=money, form=form,
                            can_request=order.status in REFUNDABLE and not open_request(order),
                            open_request=open_request(order)), status
+
+
+from . import emails  # noqa: E402,F401  (its views are on this blueprint)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
     current_app,
@@ -20,7 +19,7 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
 from buyflow.buyers.codes import CodeRefused, IssuedCode, confirm_code, confirm_link, issue_code
-from buyflow.buyers.identity import buyer_for_email
+from buyflow.buyers.identity import buyer_for_email, normalized_email
 from buyflow.extensions import db, limiter
 from buyflow.models import Buyer, SignInCode
 
@@ -43,15 +42,8 @@ class CodeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(min=6, max=6)])
 
 
-def _normalized(email: str) -> str | None:
-    try:
-        return validate_email(email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        return None
-
-
 def _email_being_signed_in() -> str:
-    return _normalized(request.form.get("email", "")) or request.remote_addr or ""
+    return normalized_email(request.form.get("email", "")) or request.remote_addr or ""
 
 
 def _next_url() -> str:
@@ -89,7 +81,7 @@ def sign_in_page():
     """Ask for an email; send it a code and a link."""
     form = EmailForm()
     if form.validate_on_submit():
-        email = _normalized(form.email.data)
+        email = normalized_email(form.email.data)
         if email is None:
             form.email.errors.append(_("Please enter a valid email address."))
         else:
