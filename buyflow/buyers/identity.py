@@ -9,10 +9,10 @@ from ..models import Buyer, BuyerEmail
 
 
 def normalized_email(email: str) -> str | None:
-    """``email`` as we store it (email_validator's normalized form, lower case), or None
-    when it is not a valid address."""
+    """``email`` as we store it (trimmed, email_validator's normalized form, lower case),
+    or None when it is not a valid address."""
     try:
-        return validate_email(email, check_deliverability=False).normalized.lower()
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         return None
 
