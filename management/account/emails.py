@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_mailman import EmailMessage
 from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
@@ -35,7 +34,7 @@ from buyflow.extensions import limiter
 from buyflow.models import BuyerEmail
 
 from ..auth import REFUSALS as CODE_REFUSALS
-from ..auth import CodeForm
+from ..auth import CodeForm, send_code_mail
 from ..auth.sessions import buyer_required, current_buyer
 from . import bp
 
@@ -80,13 +79,9 @@ def _limit_codes(view):
 
 
 def _send_code(row: BuyerEmail, issued: IssuedCode) -> None:
-    link = url_for("account.follow_email_link", token=issued.link_token, _external=True)
-    EmailMessage(
-        subject=_("Your Buyflow code to verify this email: %(code)s", code=issued.code),
-        body=render_template("email/verify_email_code.txt", code=issued.code, link=link,
-                             minutes=current_app.config["SIGN_IN_CODE_MAX_AGE"] // 60),
-        to=[row.email],
-    ).send()
+    send_code_mail(row.email, issued,
+                   _("Your Buyflow code to verify this email: %(code)s", code=issued.code),
+                   "email/verify_email_code.txt", "account.follow_email_link")
 
 
 def _own_email(email_id: str) -> BuyerEmail:

@@ -63,14 +63,21 @@ def _signed_in_buyer(code: SignInCode) -> Buyer:
     return buyer
 
 
-def send_sign_in_mail(email: str, issued: IssuedCode) -> None:
-    link = url_for("auth.follow_link", token=issued.link_token, _external=True)
+def send_code_mail(email: str, issued: IssuedCode, subject: str, template: str,
+                   link_endpoint: str) -> None:
+    """Mail ``issued``'s code and its link (to ``link_endpoint``) to ``email``."""
+    link = url_for(link_endpoint, token=issued.link_token, _external=True)
     EmailMessage(
-        subject=_("Your Buyflow sign-in code: %(code)s", code=issued.code),
-        body=render_template("email/sign_in_code.txt", code=issued.code, link=link,
+        subject=subject,
+        body=render_template(template, code=issued.code, link=link,
                              minutes=current_app.config["SIGN_IN_CODE_MAX_AGE"] // 60),
         to=[email],
     ).send()
+
+
+def send_sign_in_mail(email: str, issued: IssuedCode) -> None:
+    send_code_mail(email, issued, _("Your Buyflow sign-in code: %(code)s", code=issued.code),
+                   "email/sign_in_code.txt", "auth.follow_link")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
