@@ -7,7 +7,7 @@ The rules:
 - **Adding.** An email that is already the buyer's is refused, and so is one that another
   account has verified. An email another buyer added but never verified proves nothing
   about them, so it moves to whoever adds it now (else anyone could block an address by
-  adding it first).
+  adding it first), and the previous holder's log says so.
 - **Verifying.** The code or link is sent to the email; the link only works for the buyer
   who added the email (signed in), the code is entered on that buyer's page.
 - **The same person's other account.** The buy flow makes a buyer for every email that
@@ -76,7 +76,10 @@ def add_email(buyer: Buyer, email: str) -> BuyerEmail:
         raise EmailRefused("taken")
     if row is None:
         row = BuyerEmail(email=email)
-    row.buyer = buyer  # an unverified email of another buyer moves here
+    else:  # another buyer's unverified email moves here; their log says so
+        record_change(row.buyer, "email.removed", row.public_id, email=email, verified=False,
+                      reason="added_by_another_account")
+    row.buyer = buyer
     db.session.add(row)
     db.session.flush()
     record_change(buyer, "email.added", row.public_id, email=email)
@@ -165,8 +168,13 @@ def make_primary(buyer: Buyer, row: BuyerEmail) -> None:
     previous, new = buyer.email, row.email
     # Someone else may have added the old primary without verifying it: that proves
     # nothing, and the email cannot be in two rows.
-    db.session.execute(db.delete(BuyerEmail).where(BuyerEmail.email == previous,
-                                                   BuyerEmail.verified_at.is_(None)))
+    unverified = db.session.scalar(db.select(BuyerEmail).filter_by(email=previous,
+                                                                   verified_at=None))
+    if unverified is not None:
+        record_change(unverified.buyer, "email.removed", unverified.public_id, email=previous,
+                      verified=False, reason="added_by_another_account")
+        db.session.delete(unverified)
+        db.session.flush()  # a flush deletes after it updates: gone before the swap
     buyer.email, row.email = new, previous
     record_change(buyer, "email.made_primary", row.public_id, email=new, previous=previous)
     db.session.commit()

@@ -99,9 +99,12 @@ def test_an_email_already_added_or_verified_elsewhere(ann):
 
 
 def test_an_unverified_email_moves_to_whoever_adds_it_next(ann):
-    squatted = add_email(make_buyer("mallory@example.com"), "ann.work@example.com")
+    mallory = make_buyer("mallory@example.com")
+    squatted = add_email(mallory, "ann.work@example.com")
     row = add_email(ann, "ann.work@example.com")
-    assert row.id == squatted.id and row.buyer_id == ann.id
+    assert row.id == squatted.id and row.buyer_id == ann.id and mallory.emails == []
+    assert actions(mallory) == ["email.added", "email.removed"]
+    assert actions(ann) == ["email.added"]
     verify_by_code(ann, row, start_verification(row).code)
     assert buyer_by_email("ann.work@example.com") == ann
 
@@ -205,6 +208,7 @@ def test_making_an_email_primary_keeps_the_old_one_verified(ann):
     assert verified_emails(ann) == ["ann.work@example.com", "ann@example.com"]
     assert buyer_by_email("ann@example.com") == ann == buyer_by_email("ann.work@example.com")
     assert squatter.emails == []
+    assert actions(squatter) == ["email.added", "email.removed"]
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="email.made_primary"))
     assert entry.buyer_id == ann.id
     assert entry.detail == {"email": "ann.work@example.com", "previous": "ann@example.com"}
