@@ -23,6 +23,8 @@ class Tasks:
     huey: Huey
     deliver_webhook: TaskWrapper
     sweep_webhooks: TaskWrapper
+    send_receipt: TaskWrapper
+    sweep_receipts: TaskWrapper
 
 
 def _build_huey(app: Flask) -> Huey:
@@ -35,6 +37,7 @@ def _build_huey(app: Flask) -> Huey:
 
 def init_app(app: Flask) -> None:
     """Build the app's Huey and register its tasks, each run inside an app context."""
+    from .receipts import mail as receipts
     from .sellers import webhooks
 
     huey = _build_huey(app)
@@ -52,13 +55,19 @@ def init_app(app: Flask) -> None:
             in_app_context(webhooks.attempt_delivery)),
         sweep_webhooks=huey.periodic_task(crontab(minute="*"), name="sweep_webhooks")(
             in_app_context(webhooks.enqueue_due_deliveries)),
+        send_receipt=huey.task(name="send_receipt", retries=app.config["RECEIPT_RETRIES"],
+                               retry_delay=app.config["RECEIPT_RETRY_DELAY"])(
+            in_app_context(receipts.send_receipt)),
+        sweep_receipts=huey.periodic_task(crontab(minute="*/15"), name="sweep_receipts")(
+            in_app_context(receipts.enqueue_unsent_receipts)),
     )
     webhooks.init_app(app)
+    receipts.init_app(app)
 
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True)
     def worker(workers: int) -> None:
-        """Run the task queue's worker (webhook deliveries and their retries)."""
+        """Run the task queue's worker (webhook deliveries, receipt emails, their retries)."""
         huey.create_consumer(workers=workers, periodic=True).run()
 
 
