@@ -43,13 +43,12 @@ def _set_up_fonts(pdf: FPDF, locale: str) -> None:
     families = ["dejavu"]
     cjk = _cjk_font()
     if cjk is not None:
-        # The collection's first face is the proportional one; it has no bold.
         pdf.add_font("cjk", "", cjk)
-        pdf.add_font("cjk", "B", cjk)
         if locale.split("_")[0] in CJK_LANGUAGES:
+            pdf.add_font("cjk", "B", cjk)  # it has no bold face; the main font needs one
             families.insert(0, "cjk")
         else:
-            families.append("cjk")
+            families.append("cjk")  # parsing a CJK font is slow: once is enough
     pdf.set_font(families[0], size=10)
     pdf.set_fallback_fonts(families[1:], exact_match=False)
 
