@@ -27,17 +27,18 @@ def open_flow(page, shop_url):
 
 
 def unlock_saved_cards(frame, mailbox):
-    """Ask for a code for EMAIL and confirm it, as the buyer does (clicks only)."""
+    """Ask for a code for EMAIL and confirm it with Enter, as a buyer may."""
     frame.locator("#email").fill(EMAIL)
     frame.get_by_role("button", name="Use my saved cards").click()
     code_field = frame.get_by_label("Code from the email")
     expect(code_field).to_be_focused()
     expect(code_field).to_have_accessible_description(re.compile(f"We sent a code to {EMAIL}"))
     code_field.fill(code_in(mailbox.last_to(EMAIL)))
-    frame.get_by_role("button", name="Confirm").click()
+    code_field.press("Enter")  # confirms the code (it does not pay)
 
 
-def test_save_a_card_then_pay_with_it_after_a_new_code(app, page, shop_url, mailbox, axe):
+def test_save_a_card_then_pay_with_it_after_a_new_code(app, page, shop_url, mailbox, axe,
+                                                       screenshots_dir):
     frame = open_flow(page, shop_url)
     frame.locator("#email").fill(EMAIL)
     frame.get_by_role("button", name="Use my saved cards").click()
@@ -76,6 +77,7 @@ def test_save_a_card_then_pay_with_it_after_a_new_code(app, page, shop_url, mail
     expect(saved).to_be_checked()
     expect(frame.locator("#card-element")).to_be_hidden()
     assert axe(frame) == [], "the card list"
+    frame.page.screenshot(path=str(screenshots_dir / "flow-saved-cards.png"))
 
     frame.get_by_role("radio", name="A new card").check()
     expect(frame.locator("#card-element")).to_be_visible()
