@@ -244,17 +244,13 @@ def test_paying_with_a_saved_card_charges_it_once_on_a_double_submit(
 
 
 def test_a_saved_card_that_asks_for_3d_secure(client, product, open_flow, buy_and_save,
-                                              unlock, localstripe_url):
+                                              unlock, confirm_card_payment):
     buy_and_save(product, number="4000002500003155")
     card = db.session.scalar(db.select(Card))
     data = open_flow(product.seller, product)
     answer = pay_saved(client, data, unlock(data)["card_token"], card.public_id)
     assert answer.json["status"] == "requires_action"
-    # What Stripe.js's confirmCardPayment does once the buyer completes authentication.
-    intent = answer.json["client_secret"].split("_secret_")[0]
-    requests.post(f"{localstripe_url}/v1/payment_intents/{intent}/_authenticate?success=true",
-                  json={"key": "pk_test_suite", "client_secret": answer.json["client_secret"]},
-                  timeout=10)
+    confirm_card_payment(answer.json["client_secret"])
     answer = client.post("/flow/api/refresh", json={"flow": data["flow"],
                                                     "payment": answer.json["payment"]})
     assert answer.json["status"] == "paid"
