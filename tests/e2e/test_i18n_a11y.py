@@ -152,6 +152,8 @@ def test_a_purchase_with_the_keyboard_alone(page, shop_url):
     assert seen == ["select#locale", "button#change-language", "input#email"]
 
     page.keyboard.type("ann@example.com")
+    page.keyboard.press("Tab")  # the saved cards' button comes next, then the card
+    assert focused(frame) == "button#saved-cards"
     for field, value in zip(("number", "exp_month", "exp_year", "cvc", "postal_code"),
                             ("4242424242424242", "12", "34", "123", "75001")):
         if focused(frame) != f"input[{field}]":  # localstripe moves on by itself when full
