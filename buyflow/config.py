@@ -59,6 +59,12 @@ class DefaultConfig:
     SIGN_IN_LIMIT_PER_IP = "30 per hour"
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Saved cards in the buy flow: codes asked per email and per IP (the IP limit also
+    # covers confirming them), and how long a confirmed code lets the flow use the cards.
+    SAVED_CARDS_LIMIT_PER_EMAIL = "5 per 15 minutes"
+    SAVED_CARDS_LIMIT_PER_IP = "30 per hour"
+    SAVED_CARDS_TOKEN_MAX_AGE = 15 * 60
+
     # The task queue (Huey): SQLite storage in the instance folder unless REDIS_URL is set.
     # TASKS_IMMEDIATE runs tasks inline, for tests.
     REDIS_URL = None

@@ -83,3 +83,7 @@ def order_detail(order_id: str):
     return render_template("account/order.html", order=order, money=money, form=form,
                            can_request=order.status in REFUNDABLE and not open_request(order),
                            open_request=open_request(order)), status
+
+
+from . import cards  # noqa: E402,F401  (its views join this blueprint)
+from . import deletion  # noqa: E402,F401
