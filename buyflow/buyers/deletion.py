@@ -75,11 +75,14 @@ def delete_account(buyer: Buyer) -> None:
         provider.delete_customer(buyer.provider_customer_ref)
 
     placeholder = anonymous_email()
+    now = utcnow()
     order_ids = db.select(Order.id).where(_buyers_orders(buyer, emails)).scalar_subquery()
     db.session.execute(db.update(RefundRequest).where(RefundRequest.order_id.in_(order_ids))
                        .values(reason=""), execution_options={"synchronize_session": False})
+    # A receipt not mailed yet has no one to go to any more: marked done, never sent.
     db.session.execute(db.update(Order).where(_buyers_orders(buyer, emails))
-                       .values(buyer_email=placeholder, buyer_id=buyer.id),
+                       .values(buyer_email=placeholder, buyer_id=buyer.id,
+                               receipt_sent_at=db.func.coalesce(Order.receipt_sent_at, now)),
                        execution_options={"synchronize_session": False})
     every_email = [*emails, *(e.email for e in buyer.emails)]
     db.session.execute(db.delete(SignInCode).where(SignInCode.email.in_(every_email)))
@@ -91,7 +94,7 @@ def delete_account(buyer: Buyer) -> None:
                        .values(detail={}))
     buyer.email = placeholder
     buyer.provider_customer_ref = None
-    buyer.deleted_at = utcnow()
+    buyer.deleted_at = now
     buyer.session_epoch += 1  # every session of the account ends
     record_change(buyer, "account.deleted", placeholder.split("@")[0])
     db.session.commit()

@@ -15,13 +15,11 @@ import logging
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_app_context
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
-from sqlalchemy import event as sa_event
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..i18n import supported_locale
@@ -32,12 +30,11 @@ from .pdf import receipt_pdf
 
 log = logging.getLogger(__name__)
 
-_PAID_ORDERS = "buyflow.orders_paid_for_receipts"
-
-
 def send_receipt_after_commit(order: Order) -> None:
     """Have ``order``'s receipt emailed once the current transaction commits."""
-    db.session.info.setdefault(_PAID_ORDERS, set()).add(order.id)
+    from ..tasks import enqueue_after_commit
+
+    enqueue_after_commit(db.session(), _enqueue, [order.id])
 
 
 def send_receipt(order_id: int, now: datetime | None = None) -> bool:
@@ -124,23 +121,3 @@ def _enqueue(order_ids) -> None:
 
     for order_id in order_ids:
         get_tasks().send_receipt(order_id)
-
-
-def _enqueue_after_commit(session: Session) -> None:
-    ids = session.info.pop(_PAID_ORDERS, None)
-    if ids and has_app_context():
-        try:
-            _enqueue(sorted(ids))
-        except Exception:  # the queue is down: the periodic sweep will send them
-            log.exception("could not enqueue the receipts of orders %s", ids)
-
-
-def _forget_paid_orders(session: Session) -> None:
-    session.info.pop(_PAID_ORDERS, None)
-
-
-def init_app(app: Flask) -> None:
-    """Hand paid orders to the queue when the transaction that paid them commits."""
-    if not sa_event.contains(Session, "after_commit", _enqueue_after_commit):
-        sa_event.listen(Session, "after_commit", _enqueue_after_commit)
-        sa_event.listen(Session, "after_rollback", _forget_paid_orders)

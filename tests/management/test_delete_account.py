@@ -46,6 +46,7 @@ def test_deleting_erases_the_buyer_and_keeps_the_orders(client, shops, buy, sign
         return {
             "buyer": (buyer.email, buyer.provider_customer_ref, buyer.deleted_at is not None),
             "orders": [(o.public_id, o.status, o.amount, o.buyer_email) for o in orders],
+            "receipts_due": [o.public_id for o in orders if o.receipt_sent_at is None],
             "payments": [p.status for p in db.session.scalars(
                 db.select(Payment).order_by(Payment.id))],
             "cards": db.session.scalar(db.select(db.func.count(Card.id))),
@@ -62,6 +63,7 @@ def test_deleting_erases_the_buyer_and_keeps_the_orders(client, shops, buy, sign
         (paid, "paid", 1450), (waiting["order"], "pending", 1450)]
     assert {o[3] for o in after["orders"]} == {placeholder}
     assert after["payments"] == ["succeeded", "canceled"]
+    assert after["receipts_due"] == []  # nothing will be mailed to the placeholder
     assert (after["cards"], after["codes"], after["reasons"]) == (0, 0, [""])
     assert after["audit"] == ["card.added", "refund.requested", "account.deleted"]
 
