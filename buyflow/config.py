@@ -37,12 +37,33 @@ class DefaultConfig:
     MAIL_BACKEND = "file"
     MAIL_DEFAULT_SENDER = "Buyflow <no-reply@buyflow.invalid>"
 
+    # The service's own address, for links in emails the task worker sends (no request
+    # there to take it from). Set it in production.
+    PUBLIC_URL = "http://127.0.0.1:5000"
+
+    # Receipts: PDF receipts in Chinese, Japanese and Korean need a CJK font from the
+    # system (Debian's fonts-wqy-microhei; scripts/lib/setup.sh installs it); without it
+    # they fall back to the bundled DejaVu Sans, with a warning. The email goes once,
+    # after the order is paid; a failed send is retried RECEIPT_RETRIES times
+    # RECEIPT_RETRY_DELAY seconds apart, and a periodic sweep re-sends those whose task
+    # was lost, for orders paid within RECEIPT_SWEEP_DAYS.
+    RECEIPT_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    RECEIPT_RETRIES = 5
+    RECEIPT_RETRY_DELAY = 300
+    RECEIPT_SWEEP_DAYS = 3
+
     # Buyers' sign-in codes: how long they live and how many wrong tries they take.
     SIGN_IN_CODE_MAX_AGE = 10 * 60
     SIGN_IN_CODE_MAX_ATTEMPTS = 5
     SIGN_IN_LIMIT_PER_EMAIL = "5 per 15 minutes"
     SIGN_IN_LIMIT_PER_IP = "30 per hour"
     RATELIMIT_HEADERS_ENABLED = True
+
+    # Saved cards in the buy flow: codes asked per email and per IP (the IP limit also
+    # covers confirming them), and how long a confirmed code lets the flow use the cards.
+    SAVED_CARDS_LIMIT_PER_EMAIL = "5 per 15 minutes"
+    SAVED_CARDS_LIMIT_PER_IP = "30 per hour"
+    SAVED_CARDS_TOKEN_MAX_AGE = 15 * 60
 
     # The task queue (Huey): SQLite storage in the instance folder unless REDIS_URL is set.
     # TASKS_IMMEDIATE runs tasks inline, for tests.

@@ -17,6 +17,7 @@ def home():
 def init_app(app: Flask) -> None:
     """Register the management blueprints and give their templates the signed-in buyer."""
     from .account import bp as account_bp
+    from .account import receipts  # noqa: F401  (its views are on the account blueprint)
     from .account.labels import labels
 
     app.register_blueprint(bp)

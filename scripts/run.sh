@@ -34,6 +34,7 @@ BUYFLOW_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT"
 BUYFLOW_STRIPE_JS_URL="http://127.0.0.1:$STRIPE_PORT/js.stripe.com/v3/"
 BUYFLOW_STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET
 BUYFLOW_URL=$SERVICE_URL
+BUYFLOW_PUBLIC_URL=$SERVICE_URL
 # The demo shop's webhook endpoint is on localhost: allowed in development only.
 BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS=true
 DEMO_SELLER_ID=sel_demo
@@ -81,7 +82,7 @@ $FLASK run --host 127.0.0.1 --port "$SERVICE_PORT" &
 pids+=($!)
 wait_for 127.0.0.1 "$SERVICE_PORT" "the Buyflow service"
 
-# The task queue's worker delivers sellers' webhooks and retries them.
+# The task queue's worker delivers sellers' webhooks and receipt emails, and retries them.
 $FLASK worker >instance/worker.log 2>&1 &
 pids+=($!)
 

@@ -223,6 +223,21 @@ def confirm_card_setup(localstripe_url):
 
 
 
+@pytest.fixture
+def confirm_card_payment(localstripe_url):
+    """Do what Stripe.js's confirmCardPayment does once the buyer completes the bank's
+    authentication, for the ``client_secret`` of a charge that requires action."""
+
+    def confirm(client_secret: str) -> None:
+        intent = client_secret.split("_secret_")[0]
+        requests.post(
+            f"{localstripe_url}/v1/payment_intents/{intent}/_authenticate?success=true",
+            json={"key": "pk_test_suite", "client_secret": client_secret}, timeout=10,
+        ).raise_for_status()
+
+    return confirm
+
+
 def page_data(html: str) -> dict:
     match = re.search(r'<script type="application/json" id="flow-data">(.*?)</script>', html, re.S)
     return json.loads(match.group(1))

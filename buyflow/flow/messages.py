@@ -32,6 +32,15 @@ BUYER_MESSAGES = {
     "request_expired": _l(
         "This shop's checkout request has expired. Please go back to the shop and try again."
     ),
+    "wrong_code": _l("This code is not right. Check the latest email we sent and try again."),
+    "expired_code": _l("This code has expired. Ask for a new one."),
+    "too_many_attempts": _l("Too many wrong codes. Ask for a new one."),
+    "too_many_requests": _l("Too many attempts. Please wait a few minutes and try again."),
+    "card_unknown": _l("This card cannot be used. Please choose another card."),
+    "card_token_expired": _l(
+        "Your saved cards are no longer unlocked. Ask for a new code to use them."
+    ),
+    "card_token_invalid": _l("Your saved cards could not be unlocked. Ask for a new code."),
 }
 
 

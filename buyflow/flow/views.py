@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
@@ -16,7 +18,8 @@ from flask import (
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from ..extensions import csrf, db
+from ..buyers.codes import CodeRefused
+from ..extensions import csrf, db, limiter
 from ..i18n import language_choices, negotiate_locale
 from ..models import Seller
 from ..money import format_money
@@ -30,11 +33,20 @@ from .checkout import (
     PayOutcome,
     find_seller_and_product,
     pay_with_card,
+    pay_with_saved_card,
     refresh_payment,
     start_checkout,
 )
 from .messages import BUYER_MESSAGES, buyer_message
 from .purchase import Purchase, purchase_of_product, purchase_of_request
+from .saved_cards import (
+    CardAccess,
+    CardAccessError,
+    card_label,
+    confirm,
+    load_card_token,
+    send_code,
+)
 from .state import FlowState, FlowStateError, dump_flow_state, load_flow_state
 
 bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates",
@@ -116,6 +128,9 @@ def open_flow():
             "checkout": url_for("flow.checkout"),
             "pay": url_for("flow.pay"),
             "refresh": url_for("flow.refresh"),
+            "savedCardsCode": url_for("flow.saved_cards_code"),
+            "savedCardsConfirm": url_for("flow.saved_cards_confirm"),
+            "paySaved": url_for("flow.pay_saved"),
         },
         "messages": {code: str(message) for code, message in BUYER_MESSAGES.items()},
         "text": {
@@ -123,6 +138,8 @@ def open_flow():
             "authenticating": _("Waiting for your bank to confirm…"),
             "title": _("Checkout"),
             "close": _("Close"),
+            "cardsShown": _("Your saved cards are shown. Choose one, or pay with a new card."),
+            "noCards": _("You have no saved cards yet. You can save the card you pay with."),
         },
     }
     response = Response(render_template(
@@ -137,6 +154,10 @@ def open_flow():
     response.headers["Content-Security-Policy"] = _flow_csp(seller.origins)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# A press of Pay with a saved card, named by the page: 16 to 64 URL-safe characters.
+_ATTEMPT = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class _FlowCallError(Exception):
@@ -165,6 +186,16 @@ def _flow_call_error(exc: _FlowCallError):
     return _error_json(exc.code, exc.status)
 
 
+@bp.errorhandler(429)
+def _too_many_requests(_exc):
+    """Rate limits answer in the flow's language, as the flow's other errors do."""
+    try:
+        _flow_call()
+    except _FlowCallError:
+        pass
+    return _error_json("too_many_requests", 429)
+
+
 @bp.errorhandler(CheckoutError)
 def _checkout_error(exc: CheckoutError):
     return _error_json(exc.code, exc.http_status)
@@ -183,25 +214,95 @@ def _string_field(body: dict, name: str, max_length: int = 200) -> str:
     return value
 
 
+def _flow_email(flow: FlowState, body: dict) -> str:
+    """The email the flow is for: the seller's fixed one, else the one typed (normalized);
+    ``invalid_email`` when it is not an email."""
+    try:
+        given = flow.what.email or _string_field(body, "email", 320)
+        return validate_email(given, check_deliverability=False).normalized.lower()
+    except (EmailNotValidError, _FlowCallError):
+        raise _FlowCallError("invalid_email") from None
+
+
+def _card_access(flow: FlowState, body: dict) -> CardAccess:
+    try:
+        return load_card_token(body.get("card_token"), flow)
+    except CardAccessError as exc:
+        raise _FlowCallError(exc.code, 403) from None
+
+
 @bp.post("/api/checkout")
 def checkout():
     """Open the order for the buyer's email and a card-entry session for the browser."""
     flow, body = _flow_call()
-    try:
-        given = flow.what.email or _string_field(body, "email", 320)
-        email = validate_email(given, check_deliverability=False).normalized.lower()
-    except (EmailNotValidError, _FlowCallError):
-        raise _FlowCallError("invalid_email") from None
-    order, setup = start_checkout(flow, email)
+    order, setup = start_checkout(flow, _flow_email(flow, body))
     return jsonify(status="pending", order=order.public_id, setup=setup.reference,
                    client_secret=setup.client_secret)
 
 
 @bp.post("/api/pay")
 def pay():
-    """Charge the card entered in the browser for this flow's order."""
+    """Charge the card entered in the browser for this flow's order; with ``save: true``
+    and a card token for the order's email, also keep it as a saved card."""
     flow, body = _flow_call()
-    return _outcome_json(pay_with_card(flow, _string_field(body, "setup", 100)))
+    save_for = _card_access(flow, body) if body.get("save") is True else None
+    return _outcome_json(pay_with_card(flow, _string_field(body, "setup", 100), save_for))
+
+
+def _email_asking_for_a_code() -> str:
+    try:
+        flow, body = _flow_call()
+        return f"saved-cards:{_flow_email(flow, body)}"
+    except _FlowCallError:
+        return request.remote_addr or ""
+
+
+@bp.post("/api/saved-cards/code")
+@limiter.limit(lambda: current_app.config["SAVED_CARDS_LIMIT_PER_IP"])
+@limiter.limit(lambda: current_app.config["SAVED_CARDS_LIMIT_PER_EMAIL"],
+               key_func=_email_asking_for_a_code)
+def saved_cards_code():
+    """Mail the flow's email a one-time code that shows its saved cards. The answer is
+    the same whether or not the email has an account or cards."""
+    flow, body = _flow_call()
+    email = _flow_email(flow, body)
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+    send_code(email, seller.name)
+    return jsonify(status="sent", message=_(
+        "We sent a code to %(email)s. Enter it to see your saved cards.", email=email))
+
+
+@bp.post("/api/saved-cards/confirm")
+@limiter.limit(lambda: current_app.config["SAVED_CARDS_LIMIT_PER_IP"])
+def saved_cards_confirm():
+    """Take the code mailed to the flow's email: the card token and the saved cards."""
+    flow, body = _flow_call()
+    email = _flow_email(flow, body)
+    code = body.get("code")
+    if not isinstance(code, str) or len(code) > 20:
+        raise _FlowCallError("wrong_code")
+    try:
+        token, cards = confirm(flow, email, code)
+    except CodeRefused as exc:
+        raise _FlowCallError(exc.code, 429 if exc.code == "too_many_attempts" else 400) from None
+    return jsonify(status="confirmed", email=email, card_token=token, cards=[
+        {"id": card.public_id, "label": card_label(card), "brand": card.brand,
+         "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year,
+         "default": card.is_default}
+        for card in cards])
+
+
+@bp.post("/api/pay-saved")
+def pay_saved():
+    """Charge a saved card, shown after the code, for this flow's order. ``attempt`` names
+    this press of Pay (see ``checkout.pay_with_saved_card``)."""
+    flow, body = _flow_call()
+    access = _card_access(flow, body)
+    attempt = _string_field(body, "attempt", 64)
+    if not _ATTEMPT.fullmatch(attempt):
+        raise _FlowCallError("bad_request")
+    return _outcome_json(pay_with_saved_card(flow, access, _string_field(body, "card", 40),
+                                             attempt))
 
 
 @bp.post("/api/refresh")

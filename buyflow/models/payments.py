@@ -21,7 +21,8 @@ class Payment(PublicRecord, db.Model):
     status: Mapped[str] = mapped_column(String(30), default="created")
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    # The provider's card-setup reference: one payment per confirmed card entry.
+    # The card entry this payment is for, one payment per entry: the provider's card-setup
+    # reference for a new card, ``saved-<attempt>`` for a saved card (flow/checkout.py).
     provider_setup_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     provider_payment_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     provider_method_ref: Mapped[str | None] = mapped_column(String(100))

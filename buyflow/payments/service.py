@@ -2,7 +2,8 @@
 
 Every status change goes through ``apply_payment_action``: it locks the payment row, asks
 the transition table, appends an event row and, when a payment succeeds, moves its order.
-The sellers' webhooks about a change are written in the same transaction (the outbox).
+The sellers' webhooks about a change are written in the same transaction (the outbox),
+and a paid order's receipt email is queued when it commits.
 A provider event id is recorded with the change it caused, so a replayed webhook is
 recognised and changes nothing. Callers commit.
 """
@@ -14,6 +15,7 @@ import logging
 from ..extensions import db
 from ..models import Order, Payment, PaymentEvent
 from ..models._base import utcnow
+from ..receipts.mail import send_receipt_after_commit
 from ..sellers.payloads import order_payload
 from ..sellers.webhooks import record_event
 from .states import (
@@ -94,4 +96,5 @@ def apply_order_action(order: Order, action: OrderAction) -> Decision:
         if action == OrderAction.PAY:
             order.paid_at = utcnow()
             record_event(order.seller, "order.completed", {"order": order_payload(order)})
+            send_receipt_after_commit(order)
     return decision

@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 
 import requests
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from sqlalchemy import event as sa_event
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -38,7 +38,6 @@ from .urls import UrlRefused, check_webhook_url
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = ("order.completed", "payment.failed", "refund.completed", "refund.requested")
-_NEW_DELIVERIES = "buyflow.new_webhook_deliveries"
 
 
 def record_event(seller: Seller, event_type: str, data: dict) -> WebhookEvent:
@@ -172,27 +171,14 @@ def _enqueue(delivery_ids, eta: datetime | None = None) -> None:
 
 
 def _remember_new_deliveries(session: Session, _flush_context) -> None:
+    from ..tasks import enqueue_after_commit
+
     new = [obj.id for obj in session.new if isinstance(obj, WebhookDelivery)]
     if new:
-        session.info.setdefault(_NEW_DELIVERIES, []).extend(new)
-
-
-def _enqueue_after_commit(session: Session) -> None:
-    ids = session.info.pop(_NEW_DELIVERIES, None)
-    if ids and has_app_context():
-        try:
-            _enqueue(ids)
-        except Exception:  # the queue is down: the periodic sweep will send them
-            log.exception("could not enqueue webhook deliveries %s", ids)
-
-
-def _forget_new_deliveries(session: Session) -> None:
-    session.info.pop(_NEW_DELIVERIES, None)
+        enqueue_after_commit(session, _enqueue, new)
 
 
 def init_app(app: Flask) -> None:
     """Hand deliveries to the queue when the transaction that wrote them commits."""
     if not sa_event.contains(Session, "after_flush", _remember_new_deliveries):
         sa_event.listen(Session, "after_flush", _remember_new_deliveries)
-        sa_event.listen(Session, "after_commit", _enqueue_after_commit)
-        sa_event.listen(Session, "after_rollback", _forget_new_deliveries)

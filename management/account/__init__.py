@@ -103,4 +103,6 @@ def order_detail(order_id: str):
                            open_request=open_request(order)), status
 
 
+from . import cards  # noqa: E402,F401  (its views join this blueprint)
+from . import deletion  # noqa: E402,F401
 from . import emails  # noqa: E402,F401  (its views are on this blueprint)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from buyflow.buyers.audit import record_change
 from buyflow.extensions import db
-from buyflow.models import AuditEntry, Buyer, Order, RefundRequest
+from buyflow.models import Buyer, Order, RefundRequest
 from buyflow.payments.states import OrderStatus
 from buyflow.sellers.payloads import order_payload
 from buyflow.sellers.webhooks import record_event
@@ -33,8 +34,7 @@ def request_refund(buyer: Buyer, order: Order, reason: str) -> RefundRequest:
     request = RefundRequest(order=order, buyer_id=buyer.id, reason=reason.strip())
     db.session.add(request)
     db.session.flush()
-    db.session.add(AuditEntry(buyer_id=buyer.id, action="refund.requested",
-                              subject=request.public_id, detail={"order": order.public_id}))
+    record_change(buyer, "refund.requested", request.public_id, order=order.public_id)
     record_event(order.seller, "refund.requested", {
         "refund_request": {"id": request.public_id, "reason": request.reason,
                            "created_at": request.created_at.isoformat()},

@@ -1,6 +1,7 @@
 # Shared set-up for scripts/run.sh and scripts/test.sh (sourced, not run).
 # Makes .venv with the project and its extras installed, and compiles the translations;
-# build_embed builds the embed library the service serves.
+# installs Debian's CJK font for PDF receipts when missing; build_embed builds the embed
+# library the service serves.
 # Re-running is cheap: pip is skipped while pyproject.toml has not changed.
 
 ensure_venv() {
@@ -16,6 +17,18 @@ ensure_venv() {
     touch "$stamp"
   fi
   PYBABEL=.venv/bin/pybabel bash scripts/translations.sh compile >/dev/null
+  ensure_cjk_font
+}
+
+# PDF receipts in Chinese, Japanese and Korean are set in this font (RECEIPT_CJK_FONT).
+ensure_cjk_font() {
+  if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+    echo "Installing Debian's fonts-wqy-microhei for PDF receipts in Chinese, Japanese and Korean..."
+    local sudo
+    sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq fonts-wqy-microhei >/dev/null
+  fi
 }
 
 # Installs the embed library's pinned build tools (npm ci) and builds

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from buyflow import PROJECT_ROOT
@@ -103,14 +104,38 @@ def checkout(page):
 
         def fill(self, number: str, email: str = "ann@example.com"):
             self.frame.locator("#email").fill(email)
-            for field, value in zip(CARD_FIELDS, (number, "12", "34", "123", "75001")):
-                self.frame.locator(f'input[placeholder="{field}"]').fill(value)
+            fill_card(self.frame, number)
 
         def authenticate(self, times: int = 1):
             for _ in range(times):
                 self.frame.get_by_role("button", name="Complete authentication").click()
 
     return Checkout()
+
+
+@pytest.fixture
+def browser_sign_in(page, service_url, mailbox):
+    """Sign ``email`` in on the account pages with the code read from the test SMTP
+    server, as a buyer does."""
+    from tests.management.conftest import code_in
+
+    def sign_in(email: str = "ann@example.com"):
+        page.goto(f"{service_url}/account/sign-in")
+        page.get_by_label("Email").fill(email)
+        page.get_by_role("button", name="Send me a code").click()
+        expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+        page.get_by_label("Code").fill(code_in(mailbox.last_to(email)))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Purchases")).to_be_visible()
+
+    return sign_in
+
+
+def fill_card(target, number: str) -> None:
+    """Fill the provider's card element (localstripe's stand-in for Stripe's) in a page
+    or frame."""
+    for field, value in zip(CARD_FIELDS, (number, "12", "34", "123", "75001")):
+        target.locator(f'input[placeholder="{field}"]').fill(value)
 
 
 # --- Accessibility and localization checks (axe-core from npm, screenshots) -------------

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import FLOW_FRAME
+from tests.e2e.conftest import FLOW_FRAME, fill_card
 
 pytestmark = pytest.mark.e2e
 
@@ -26,12 +26,6 @@ def open_flow(page, shop_url, **options):
     frame = page.locator(FLOW_IFRAME).element_handle().content_frame()
     expect(frame.locator("#pay")).to_be_visible()
     return frame
-
-
-def fill_card(frame, number):
-    for field, value in zip(("number", "exp_month", "exp_year", "cvc", "postal_code"),
-                            (number, "12", "34", "123", "75001")):
-        frame.locator(f'input[placeholder="{field}"]').fill(value)
 
 
 def test_every_step_of_the_flow_has_no_axe_violations(page, shop_url, axe):
@@ -158,6 +152,8 @@ def test_a_purchase_with_the_keyboard_alone(page, shop_url):
     assert seen == ["select#locale", "button#change-language", "input#email"]
 
     page.keyboard.type("ann@example.com")
+    page.keyboard.press("Tab")  # the saved cards' button comes next, then the card
+    assert focused(frame) == "button#saved-cards"
     for field, value in zip(("number", "exp_month", "exp_year", "cvc", "postal_code"),
                             ("4242424242424242", "12", "34", "123", "75001")):
         if focused(frame) != f"input[{field}]":  # localstripe moves on by itself when full

@@ -102,20 +102,15 @@ def test_declined_card_then_another_card_in_the_same_flow(product, buy, open_flo
 
 
 def test_3ds_card_requires_action_then_refresh_settles(client, product, open_flow,
-                                                       confirm_card_setup, localstripe_url):
-    import requests
-
+                                                       confirm_card_setup,
+                                                       confirm_card_payment):
     data = open_flow(product.seller, product)
     opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
     confirm_card_setup(opened.json["client_secret"], "4000002500003155")
     answer = client.post("/flow/api/pay", json={"flow": data["flow"],
                                                 "setup": opened.json["setup"]})
     assert answer.json["status"] == "requires_action"
-    # What Stripe.js's confirmCardPayment does once the buyer completes authentication.
-    intent = answer.json["client_secret"].split("_secret_")[0]
-    requests.post(f"{localstripe_url}/v1/payment_intents/{intent}/_authenticate?success=true",
-                  json={"key": "pk_test_suite", "client_secret": answer.json["client_secret"]},
-                  timeout=10)
+    confirm_card_payment(answer.json["client_secret"])
     settled = client.post("/flow/api/refresh", json={"flow": data["flow"],
                                                      "payment": answer.json["payment"]})
     assert settled.json["status"] == "paid"

@@ -2,12 +2,14 @@
 app context stays open around the requests (Flask would share it, and with it ``g``,
 between them); data is made and checked in short contexts of its own."""
 
+import json
 import re
 from types import SimpleNamespace
 
 import pytest
 
 from buyflow.extensions import db
+from buyflow.models import Buyer
 from tests.conftest import make_product, make_seller
 
 
@@ -88,3 +90,30 @@ def shops(in_app):
                                other=ids(other), tea=ids(tea))
 
     return in_app(make)
+
+
+def card_data(html: str) -> dict:
+    return json.loads(re.search(r'id="card-data">(.*?)</script>', html, re.S).group(1))
+
+
+@pytest.fixture
+def add_card(client, confirm_card_setup):
+    """Add a card with ``number`` the way the page's script does; returns the answer."""
+
+    def add(number: str = "4242424242424242"):
+        page = client.get("/account/cards/new")
+        assert page.status_code == 200
+        client_secret = card_data(page.text)["client_secret"]
+        assert confirm_card_setup(client_secret, number) == "succeeded"
+        return client.post("/account/cards/new", data={
+            "setup": client_secret.split("_secret_")[0], "csrf_token": csrf_token(page.text)})
+
+    return add
+
+
+def stored_cards(in_app, email="ann@example.com"):
+    """The buyer's cards as (public id, last 4, is default, provider reference)."""
+    def read():
+        buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
+        return [(c.public_id, c.last4, c.is_default, c.provider_method_ref) for c in buyer.cards]
+    return in_app(read)

@@ -15,6 +15,16 @@
   var languageForm = document.getElementById('language-form');
   var errorBox = document.getElementById('flow-error');
   var statusBox = document.getElementById('flow-status');
+  var savedCardsButton = document.getElementById('saved-cards');
+  var codeStep = document.getElementById('code-step');
+  var codeInput = document.getElementById('code');
+  var confirmButton = document.getElementById('confirm-code');
+  var cardChoice = document.getElementById('card-choice');
+  var savedCardList = document.getElementById('saved-card-list');
+  var newCard = document.getElementById('new-card');
+  var saveCardField = document.getElementById('save-card-field');
+  var saveCard = document.getElementById('save-card');
+  var emailFixed = emailInput.readOnly;  // the seller named the buyer's email
   var stripe = window.Stripe(data.provider.publishable_key);
   var card = stripe.elements({ locale: data.locale }).create('card');
   card.mount('#card-element');
@@ -27,9 +37,18 @@
 
   function showError(code, message) {
     if (code === 'invalid_email') emailInput.setAttribute('aria-invalid', 'true');
+    if (/^(wrong_code|expired_code|too_many_attempts)$/.test(code)) {
+      codeInput.setAttribute('aria-invalid', 'true');
+    }
+    if (/^card_token_/.test(code)) forgetSavedCards();
     statusBox.textContent = '';
     errorBox.textContent = message || data.messages[code] || data.messages.processing_error;
     payButton.disabled = false;
+  }
+
+  function say(text) {
+    errorBox.textContent = '';
+    statusBox.textContent = text;
   }
 
   function call(url, body) {
@@ -81,6 +100,121 @@
     tellPage('completed', { result: answer.result, order: answer.order, status: 'paid' });
   }
 
+  /* Saved cards: shown only once the buyer confirms a code mailed to the email. The
+   * server then answers a card token bound to this flow and that email (so the email
+   * becomes read-only); paying with a saved card, or saving a new one, needs it. */
+  var saved = { email: null, token: null };
+
+  function chosenSavedCard() {
+    var checked = form.querySelector('input[name="card-choice"]:checked');
+    return checked && checked.value !== 'new' ? checked.value : null;
+  }
+
+  function showCardEntry() { newCard.hidden = chosenSavedCard() !== null; }
+
+  savedCardsButton.addEventListener('click', async function () {
+    savedCardsButton.disabled = true;
+    emailInput.removeAttribute('aria-invalid');
+    var email = emailInput.value.trim();
+    var answer = await call(data.urls.savedCardsCode, { email: email });
+    savedCardsButton.disabled = false;
+    if (answer.status !== 'sent') return showError(answer.error.code, answer.error.message);
+    saved.email = email;
+    errorBox.textContent = '';
+    document.getElementById('code-hint').textContent = answer.message;
+    codeStep.hidden = false;
+    codeInput.focus();  // its description says where the code went
+  });
+
+  async function confirmCode() {
+    if (confirmButton.disabled) return;
+    confirmButton.disabled = true;
+    codeInput.removeAttribute('aria-invalid');
+    var answer = await call(data.urls.savedCardsConfirm,
+                            { email: saved.email, code: codeInput.value.trim() });
+    confirmButton.disabled = false;
+    if (answer.status !== 'confirmed') return showError(answer.error.code, answer.error.message);
+    saved.token = answer.card_token;
+    emailInput.value = answer.email;
+    emailInput.readOnly = true;  // the card token is bound to this email
+    codeInput.value = '';
+    codeStep.hidden = true;
+    savedCardsButton.hidden = true;
+    saveCardField.hidden = false;
+    listCards(answer.cards);
+  }
+
+  confirmButton.addEventListener('click', confirmCode);
+  codeInput.addEventListener('keydown', function (event) {
+    if (event.key === 'Enter') {  // confirms the code; it does not pay
+      event.preventDefault();
+      confirmCode();
+    }
+  });
+
+  /* The saved cards as radio buttons, the default first and chosen, then "A new card". */
+  function listCards(cards) {
+    savedCardList.textContent = '';
+    cards.forEach(function (card, index) {
+      var label = document.createElement('label');
+      var radio = document.createElement('input');
+      label.className = 'choice';
+      radio.type = 'radio';
+      radio.name = 'card-choice';
+      radio.value = card.id;
+      radio.checked = index === 0;
+      label.append(radio, ' ', card.label);
+      savedCardList.append(label);
+    });
+    if (!cards.length) {
+      say(data.text.noCards);
+      saveCard.focus();
+      return;
+    }
+    cardChoice.hidden = false;
+    showCardEntry();
+    say(data.text.cardsShown);
+    savedCardList.querySelector('input').focus();
+  }
+
+  cardChoice.addEventListener('change', showCardEntry);
+
+  /* Back to before the code: the card token expired or does not count any more. */
+  function forgetSavedCards() {
+    saved.token = null;
+    savedCardList.textContent = '';
+    cardChoice.hidden = true;
+    saveCard.checked = false;
+    saveCardField.hidden = true;
+    newCard.hidden = false;
+    savedCardsButton.hidden = false;
+    emailInput.readOnly = emailFixed;
+  }
+
+  async function payWithNewCard(email) {
+    var opened = await call(data.urls.checkout, { email: email });
+    if (opened.status === 'error') return opened;
+    var setup = await stripe.confirmCardSetup(opened.client_secret, {
+      payment_method: { card: card, billing_details: { email: email } }
+    });
+    if (setup.error) return { status: 'error', error: { code: providerErrorCode(setup.error) } };
+    var body = { setup: setup.setupIntent.id };
+    if (saved.token && saveCard.checked) {
+      body.card_token = saved.token;
+      body.save = true;
+    }
+    return call(data.urls.pay, body);
+  }
+
+  /* Each press of Pay gets its own attempt id: the server charges an attempt once, however
+   * often its request arrives. */
+  function payWithSavedCard(cardId) {
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    var attempt = Array.from(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); });
+    return call(data.urls.paySaved,
+                { card_token: saved.token, card: cardId, attempt: attempt.join('') });
+  }
+
   form.addEventListener('submit', async function (event) {
     event.preventDefault();
     if (payButton.disabled) return;
@@ -93,16 +227,10 @@
     errorBox.textContent = '';
     statusBox.textContent = data.text.processing;
 
-    var email = emailInput.value.trim();
-    var opened = await call(data.urls.checkout, { email: email });
-    if (opened.status === 'error') return showError(opened.error.code, opened.error.message);
-
-    var setup = await stripe.confirmCardSetup(opened.client_secret, {
-      payment_method: { card: card, billing_details: { email: email } }
-    });
-    if (setup.error) return showError(providerErrorCode(setup.error));
-
-    var answer = await settle(await call(data.urls.pay, { setup: setup.setupIntent.id }));
+    var savedCard = chosenSavedCard();
+    var answer = savedCard ? await payWithSavedCard(savedCard)
+                           : await payWithNewCard(emailInput.value.trim());
+    if (answer.status !== 'error') answer = await settle(answer);
     if (answer.status === 'paid') return finish(answer);
     showError(answer.error && answer.error.code, answer.error && answer.error.message);
   });

@@ -1,0 +1,101 @@
+"""Deleting a buyer's account.
+
+What must stop stops (payments still waiting for the buyer's bank are cancelled at the
+provider); the cards are detached and the customer deleted at the provider; then, in one
+transaction, personal data goes: the emails, saved cards, codes and refund-request
+reasons. Orders, payments and refunds stay, because the shops' accounting needs them,
+under an anonymous placeholder instead of the buyer's email.
+
+Provider calls come first. If one fails nothing is anonymized yet, and deleting again
+finishes the work (a card or customer already gone counts as done).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import or_
+
+from ..extensions import db
+from ..models import (
+    AuditEntry,
+    Buyer,
+    BuyerEmail,
+    Card,
+    Order,
+    Payment,
+    RefundRequest,
+    SignInCode,
+)
+from ..models._base import utcnow
+from ..payments import get_provider
+from ..payments.service import apply_payment_action
+from ..payments.states import OrderStatus, PaymentStatus
+from .audit import record_change
+from .identity import verified_emails
+
+WAITING = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION)
+
+
+def _buyers_orders(buyer: Buyer, emails: list[str]):
+    return or_(Order.buyer_id == buyer.id, Order.buyer_email.in_(emails))
+
+
+def _cancel_waiting_payments(buyer: Buyer, emails: list[str]) -> None:
+    """Cancel at the provider every charge of the buyer's unpaid orders still waiting for
+    them, so that nothing can be charged after the account is gone."""
+    provider = get_provider()
+    waiting = db.session.scalars(
+        db.select(Payment).join(Order)
+        .where(_buyers_orders(buyer, emails), Order.status == OrderStatus.PENDING,
+               Payment.status.in_(WAITING), Payment.provider_payment_ref.is_not(None))
+    ).all()
+    for payment in waiting:
+        outcome = provider.cancel_charge(payment.provider_payment_ref)
+        if outcome.action is not None:
+            apply_payment_action(payment, outcome.action, failure_code=outcome.failure_code)
+        db.session.commit()
+
+
+def anonymous_email() -> str:
+    """A placeholder that is no one's address (``.invalid`` is reserved for that)."""
+    return f"deleted-{secrets.token_hex(8)}@deleted.invalid"
+
+
+def delete_account(buyer: Buyer) -> None:
+    """Delete ``buyer``'s account as the module docstring says. Raises PaymentError when
+    the provider cannot be reached (then nothing personal is erased yet)."""
+    emails = verified_emails(buyer)  # an unverified email's orders may be someone else's
+    _cancel_waiting_payments(buyer, emails)
+
+    provider = get_provider()
+    for card in buyer.cards:
+        provider.detach_card(card.provider_method_ref)
+    if buyer.provider_customer_ref:
+        provider.delete_customer(buyer.provider_customer_ref)
+
+    placeholder = anonymous_email()
+    now = utcnow()
+    order_ids = db.select(Order.id).where(_buyers_orders(buyer, emails)).scalar_subquery()
+    db.session.execute(db.update(RefundRequest).where(RefundRequest.order_id.in_(order_ids))
+                       .values(reason=""), execution_options={"synchronize_session": False})
+    # A receipt not mailed yet has no one to go to any more: marked done, never sent.
+    db.session.execute(db.update(Order).where(_buyers_orders(buyer, emails))
+                       .values(buyer_email=placeholder, buyer_id=buyer.id,
+                               receipt_sent_at=db.func.coalesce(Order.receipt_sent_at, now)),
+                       execution_options={"synchronize_session": False})
+    every_email = [*emails, *(e.email for e in buyer.emails)]
+    db.session.execute(db.delete(SignInCode).where(SignInCode.email.in_(every_email)))
+    db.session.execute(db.delete(Card).where(Card.buyer_id == buyer.id))
+    db.session.execute(db.delete(BuyerEmail).where(BuyerEmail.buyer_id == buyer.id))
+    # What the log said about emails was personal too; what happened, and when, stays.
+    db.session.execute(db.update(AuditEntry).where(AuditEntry.buyer_id == buyer.id,
+                                                   AuditEntry.action.like("email.%"))
+                       .values(detail={}))
+    buyer.email = placeholder
+    buyer.provider_customer_ref = None
+    buyer.deleted_at = now
+    buyer.session_epoch += 1  # every session of the account ends
+    record_change(buyer, "account.deleted", placeholder.split("@")[0])
+    db.session.commit()
+    db.session.expire_all()

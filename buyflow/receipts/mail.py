@@ -1,0 +1,123 @@
+"""The receipt email: sent once to the buyer after the order is paid, in the order's
+language, with the receipt as a PDF.
+
+The transaction that makes an order paid also asks for its receipt
+(``send_receipt_after_commit``); when it commits, the order goes to the task queue.
+``send_receipt`` claims the order (``receipt_sent_at`` set only where it was empty), so two
+workers never both send it, then sends; a failed send gives the claim back and the task
+is retried. A periodic sweep (``enqueue_unsent_receipts``) re-enqueues recently paid
+orders still without a receipt, whose task was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_mailman import EmailMessage
+from sqlalchemy import update
+
+from ..extensions import db
+from ..i18n import supported_locale
+from ..models import Order
+from ..models._base import utcnow
+from .content import RECEIPTED, Receipt, build_receipt
+from .pdf import receipt_pdf
+
+log = logging.getLogger(__name__)
+
+def send_receipt_after_commit(order: Order) -> None:
+    """Have ``order``'s receipt emailed once the current transaction commits."""
+    from ..tasks import enqueue_after_commit
+
+    enqueue_after_commit(db.session(), _enqueue, [order.id])
+
+
+def send_receipt(order_id: int, now: datetime | None = None) -> bool:
+    """Email the receipt of paid order ``order_id`` unless it was sent already; True when
+    this call sent it. Raises when sending fails, the order left unsent for a retry."""
+    claimed = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.receipt_sent_at.is_(None),
+               Order.status.in_(RECEIPTED))
+        .values(receipt_sent_at=now or utcnow())
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
+    order = db.session.get(Order, order_id)
+    try:
+        _message(order).send()
+    except Exception:
+        db.session.execute(update(Order).where(Order.id == order_id)
+                           .values(receipt_sent_at=None))
+        db.session.commit()
+        log.warning("receipt of order %s not sent; it will be retried", order.public_id)
+        raise
+    return True
+
+
+def receipt_file_name(order: Order) -> str:
+    return f"receipt-{order.public_id}.pdf"
+
+
+def _message(order: Order) -> EmailMessage:
+    locale = supported_locale(order.locale) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    receipt = build_receipt(order, locale)
+    link = _public_url("account.receipt", order_id=order.public_id)
+    with force_locale(locale):
+        message = EmailMessage(
+            subject=_("Your receipt from %(shop)s, order %(id)s", shop=receipt.seller_name,
+                      id=receipt.order_id),
+            body=_body(receipt, link),
+            to=[order.buyer_email],
+        )
+    message.attach(receipt_file_name(order), receipt_pdf(receipt), "application/pdf")
+    return message
+
+
+def _body(receipt: Receipt, link: str) -> str:
+    items = [f"  {line.name} × {line.quantity}: {line.amount}" for line in receipt.lines]
+    return "\n".join([
+        _("Thank you for your purchase from %(shop)s.", shop=receipt.seller_name),
+        "",
+        *items,
+        _("Total: %(amount)s", amount=receipt.total),
+        "",
+        _("Your receipt is attached as a PDF. You can also see it in your account:"),
+        link,
+    ]) + "\n"
+
+
+def _public_url(endpoint: str, **values) -> str:
+    """An absolute URL at the service's public address (``PUBLIC_URL``): the worker has
+    no request to take the host from."""
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
+                                       url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def enqueue_unsent_receipts(now: datetime | None = None, limit: int = 500) -> int:
+    """Hand the queue every order paid within ``RECEIPT_SWEEP_DAYS`` whose receipt was
+    not sent (its task was lost, in a crash say). Returns how many."""
+    since = (now or utcnow()) - timedelta(days=current_app.config["RECEIPT_SWEEP_DAYS"])
+    ids = db.session.scalars(
+        db.select(Order.id)
+        .where(Order.status.in_(RECEIPTED), Order.receipt_sent_at.is_(None),
+               Order.paid_at >= since)
+        .order_by(Order.paid_at).limit(limit)
+    ).all()
+    _enqueue(ids)
+    return len(ids)
+
+
+def _enqueue(order_ids) -> None:
+    from ..tasks import get_tasks
+
+    for order_id in order_ids:
+        get_tasks().send_receipt(order_id)
