@@ -25,7 +25,7 @@ The rules:
 - **Removing** an other email (verified or not) is always possible; the primary is not
   an other email and cannot be removed.
 - **Making primary** takes a verified email only; the old primary becomes a verified
-  other email.
+  other email. The customer at the payment provider gets the new email after the commit.
 
 Every change is committed with its audit entry (``email.added``, ``email.verified``,
 ``account.merged``, ``email.removed``, ``email.made_primary``).
@@ -178,3 +178,9 @@ def make_primary(buyer: Buyer, row: BuyerEmail) -> None:
     buyer.email, row.email = new, previous
     record_change(buyer, "email.made_primary", row.public_id, email=new, previous=previous)
     db.session.commit()
+    if buyer.provider_customer_ref:
+        try:
+            get_provider().update_customer_email(buyer.provider_customer_ref, new)
+        except PaymentError:  # only the provider's copy is stale; ours is the reference
+            log.exception("could not give customer %s its new email",
+                          buyer.provider_customer_ref)

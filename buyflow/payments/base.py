@@ -112,6 +112,11 @@ class PaymentProvider(ABC):
         ``customer_ref`` is None. Moves no money."""
 
     @abstractmethod
+    def update_customer_email(self, customer_ref: str, email: str) -> None:
+        """Give the customer a new email (the buyer changed their primary). Moves no
+        money."""
+
+    @abstractmethod
     def start_card_setup(
         self, customer_ref: str, idempotency_key: str, metadata: Mapping[str, str]
     ) -> CardSetup:

@@ -103,6 +103,9 @@ class StripeProvider(PaymentProvider):
         customer = self._call(self.client.v1.customers.create, params={"email": email})
         return customer.id
 
+    def update_customer_email(self, customer_ref: str, email: str) -> None:
+        self._call(self.client.v1.customers.update, customer_ref, params={"email": email})
+
     def start_card_setup(self, customer_ref, idempotency_key, metadata) -> CardSetup:
         intent = self._call(
             self.client.v1.setup_intents.create,

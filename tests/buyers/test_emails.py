@@ -212,3 +212,14 @@ def test_making_an_email_primary_keeps_the_old_one_verified(ann):
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="email.made_primary"))
     assert entry.buyer_id == ann.id
     assert entry.detail == {"email": "ann.work@example.com", "previous": "ann@example.com"}
+
+
+def test_the_providers_customer_gets_the_new_primary_email(ann):
+    provider = get_provider()
+    ann.provider_customer_ref = provider.ensure_customer(ann.email, None)
+    db.session.commit()
+    row = add_email(ann, "ann.work@example.com")
+    verify_by_code(ann, row, start_verification(row).code)
+    make_primary(ann, row)
+    customer = provider.client.v1.customers.retrieve(ann.provider_customer_ref)
+    assert customer.email == "ann.work@example.com"
