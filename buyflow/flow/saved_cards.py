@@ -9,7 +9,6 @@ Asking for a code answers the same whether or not the email has an account or ca
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 
 from flask import current_app, render_template
@@ -21,7 +20,7 @@ from ..buyers.codes import SAVED_CARDS, confirm_code, issue_code
 from ..buyers.identity import buyer_by_email
 from ..extensions import db
 from ..models import Card
-from .state import FlowState
+from .state import FlowState, signed_serializer
 
 CARD_TOKEN_SALT = "buyflow.flow-cards.v1"
 
@@ -45,10 +44,7 @@ class CardAccess:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt=CARD_TOKEN_SALT,
-        signer_kwargs={"digest_method": hashlib.sha256},
-    )
+    return signed_serializer(CARD_TOKEN_SALT)
 
 
 def dump_card_token(access: CardAccess) -> str:

@@ -46,11 +46,16 @@ class FlowState:
         return Purchase.from_dict(self.purchase)
 
 
-def _serializer() -> URLSafeTimedSerializer:
+def signed_serializer(salt: str) -> URLSafeTimedSerializer:
+    """Timed, SHA-256 signed tokens under the app's secret, kept apart by ``salt``."""
     return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt=FLOW_SALT,
+        current_app.config["SECRET_KEY"], salt=salt,
         signer_kwargs={"digest_method": hashlib.sha256},
     )
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return signed_serializer(FLOW_SALT)
 
 
 def dump_flow_state(state: FlowState) -> str:
