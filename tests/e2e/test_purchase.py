@@ -16,8 +16,8 @@ THANKS = re.compile(r"Thank you — order (ord_\S+) verified")
 
 def orders_and_payments(app):
     with app.app_context():
-        orders = db.session.scalars(db.select(Order)).all()
-        payments = db.session.scalars(db.select(Payment)).all()
+        orders = db.session.scalars(db.select(Order).order_by(Order.id)).all()
+        payments = db.session.scalars(db.select(Payment).order_by(Payment.id)).all()
         result = ([(o.public_id, o.status) for o in orders],
                   [(p.status, p.card_last4) for p in payments],
                   [o.buyer.provider_customer_ref for o in orders])
