@@ -51,6 +51,8 @@ class DefaultConfig:
     RECEIPT_RETRIES = 5
     RECEIPT_RETRY_DELAY = 300
     RECEIPT_SWEEP_DAYS = 3
+    # A worker's claim on sending a receipt; an older one was lost and is taken over.
+    RECEIPT_CLAIM_SECONDS = 600
 
     # Buyers' sign-in codes: how long they live and how many wrong tries they take.
     SIGN_IN_CODE_MAX_AGE = 10 * 60

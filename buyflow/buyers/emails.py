@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
 from ..models import AuditEntry, Buyer, BuyerEmail, Order, RefundRequest, SignInCode
 from ..models._base import utcnow
@@ -81,7 +83,13 @@ def add_email(buyer: Buyer, email: str) -> BuyerEmail:
                       reason="added_by_another_account")
     row.buyer = buyer
     db.session.add(row)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Someone added the same new email at the same moment: their row is unverified,
+        # so, as the rules say, it moves here.
+        db.session.rollback()
+        return add_email(buyer, email)
     record_change(buyer, "email.added", row.public_id, email=email)
     db.session.commit()
     return row

@@ -34,6 +34,8 @@ class Order(PublicRecord, db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The receipt email went out (sent once, by the task queue, after the order is paid).
     receipt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A worker is sending it; a claim older than RECEIPT_CLAIM_SECONDS was lost in a crash.
+    receipt_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     seller = relationship("Seller")
     buyer = relationship("Buyer")

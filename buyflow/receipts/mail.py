@@ -3,10 +3,11 @@ language, with the receipt as a PDF.
 
 The transaction that makes an order paid also asks for its receipt
 (``send_receipt_after_commit``); when it commits, the order goes to the task queue.
-``send_receipt`` claims the order (``receipt_sent_at`` set only where it was empty), so two
-workers never both send it, then sends; a failed send gives the claim back and the task
-is retried. A periodic sweep (``enqueue_unsent_receipts``) re-enqueues recently paid
-orders still without a receipt, whose task was lost.
+``send_receipt`` claims the order (``receipt_claimed_at``, only where nobody holds a fresh
+claim), so two workers never both send it, sends, then sets ``receipt_sent_at``; a failed
+send gives the claim back and the task is retried. A periodic sweep
+(``enqueue_unsent_receipts``) re-enqueues recently paid orders still without a receipt:
+their task was lost, or the worker holding the claim died.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from ..extensions import db
 from ..i18n import supported_locale
@@ -37,14 +38,22 @@ def send_receipt_after_commit(order: Order) -> None:
     enqueue_after_commit(db.session(), _enqueue, [order.id])
 
 
+def _unsent(now: datetime):
+    """Orders whose receipt is due: not sent, and nobody is sending it (no claim, or a
+    claim older than RECEIPT_CLAIM_SECONDS, left by a worker that died)."""
+    stale = now - timedelta(seconds=current_app.config["RECEIPT_CLAIM_SECONDS"])
+    return and_(Order.status.in_(RECEIPTED), Order.receipt_sent_at.is_(None),
+                or_(Order.receipt_claimed_at.is_(None), Order.receipt_claimed_at < stale))
+
+
 def send_receipt(order_id: int, now: datetime | None = None) -> bool:
-    """Email the receipt of paid order ``order_id`` unless it was sent already; True when
-    this call sent it. Raises when sending fails, the order left unsent for a retry."""
+    """Email the receipt of paid order ``order_id`` unless it was sent already or another
+    worker is sending it; True when this call sent it. Raises when sending fails, the
+    order left unsent for a retry."""
+    now = now or utcnow()
     claimed = db.session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.receipt_sent_at.is_(None),
-               Order.status.in_(RECEIPTED))
-        .values(receipt_sent_at=now or utcnow())
+        update(Order).where(Order.id == order_id, _unsent(now))
+        .values(receipt_claimed_at=now)
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -54,10 +63,15 @@ def send_receipt(order_id: int, now: datetime | None = None) -> bool:
         _message(order).send()
     except Exception:
         db.session.execute(update(Order).where(Order.id == order_id)
-                           .values(receipt_sent_at=None))
+                           .values(receipt_claimed_at=None))
         db.session.commit()
         log.warning("receipt of order %s not sent; it will be retried", order.public_id)
         raise
+    # A crash right here sends the receipt again once the claim is stale: a buyer may
+    # get it twice, never not at all.
+    db.session.execute(update(Order).where(Order.id == order_id)
+                       .values(receipt_sent_at=utcnow()))
+    db.session.commit()
     return True
 
 
@@ -105,11 +119,11 @@ def _public_url(endpoint: str, **values) -> str:
 def enqueue_unsent_receipts(now: datetime | None = None, limit: int = 500) -> int:
     """Hand the queue every order paid within ``RECEIPT_SWEEP_DAYS`` whose receipt was
     not sent (its task was lost, in a crash say). Returns how many."""
-    since = (now or utcnow()) - timedelta(days=current_app.config["RECEIPT_SWEEP_DAYS"])
+    now = now or utcnow()
+    since = now - timedelta(days=current_app.config["RECEIPT_SWEEP_DAYS"])
     ids = db.session.scalars(
         db.select(Order.id)
-        .where(Order.status.in_(RECEIPTED), Order.receipt_sent_at.is_(None),
-               Order.paid_at >= since)
+        .where(_unsent(now), Order.paid_at >= since)
         .order_by(Order.paid_at).limit(limit)
     ).all()
     _enqueue(ids)

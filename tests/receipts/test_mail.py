@@ -82,3 +82,23 @@ def test_the_sweep_leaves_old_and_unpaid_orders_alone(paid_order, run_queue):
     assert enqueue_unsent_receipts() == 1
     run_queue()
     assert recent.receipt_sent_at is not None and old.receipt_sent_at is None
+
+
+def test_a_receipt_being_sent_is_not_sent_twice_and_a_dead_workers_claim_is_taken_over(
+        app, paid_order, run_queue, mailbox):
+    order = paid_order(email="claimed@example.com")
+    order.paid_at = utcnow() - timedelta(minutes=30)
+    order.receipt_claimed_at = utcnow()  # another worker is sending it right now
+    db.session.commit()
+    assert send_receipt(order.id) is False
+    assert enqueue_unsent_receipts() == 0
+
+    # That worker died before sending: once its claim is stale, the sweep takes over.
+    stale = timedelta(seconds=app.config["RECEIPT_CLAIM_SECONDS"] + 1)
+    order.receipt_claimed_at = utcnow() - stale
+    db.session.commit()
+    assert enqueue_unsent_receipts() == 1
+    run_queue()
+    assert len(receipts_to(mailbox, "claimed@example.com")) == 1
+    db.session.refresh(order)
+    assert order.receipt_sent_at is not None
