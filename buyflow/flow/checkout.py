@@ -17,6 +17,7 @@ from ..buyers.cards import find_card, save_card
 from ..buyers.identity import buyer_for_email
 from ..extensions import db
 from ..models import Buyer, Order, Payment, Product, Seller
+from ..models._base import utcnow
 from ..payments import get_provider
 from ..payments.base import CardDetails, CardSetup, ChargeRequest, SavedCard
 from ..payments.service import apply_payment_action
@@ -158,6 +159,8 @@ def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
     card = buyer and find_card(buyer, card_id)
     if card is None:
         raise CheckoutError("card_unknown", 404)
+    if card.expired(utcnow().date()):
+        raise CheckoutError("expired_card", 402)
     entry_ref = f"saved-{attempt}"
     order = _order_for(flow)
     existing = _payment_for_entry(entry_ref)

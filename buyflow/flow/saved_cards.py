@@ -20,6 +20,7 @@ from ..buyers.codes import SAVED_CARDS, confirm_code, issue_code
 from ..buyers.identity import buyer_by_email
 from ..extensions import db
 from ..models import Card
+from ..models._base import utcnow
 from .state import FlowState, signed_serializer
 
 CARD_TOKEN_SALT = "buyflow.flow-cards.v1"
@@ -81,8 +82,8 @@ def send_code(email: str, shop: str) -> None:
 
 def confirm(flow: FlowState, email: str, code: str) -> tuple[str, list[Card]]:
     """Use up ``email``'s code (CodeRefused when it is not right); the card token for this
-    flow and the buyer's saved cards, the default first (none for an email without a
-    buyer)."""
+    flow and the buyer's saved cards that have not expired, the default first (none for
+    an email without a buyer)."""
     used = confirm_code(email, code, SAVED_CARDS)
     buyer = buyer_by_email(email)
     used.buyer_id = buyer.id if buyer else None
@@ -90,7 +91,9 @@ def confirm(flow: FlowState, email: str, code: str) -> tuple[str, list[Card]]:
     token = dump_card_token(CardAccess(flow.checkout_key, email, buyer.id if buyer else None))
     if buyer is None:
         return token, []
-    return token, sorted(buyer.cards, key=lambda card: not card.is_default)
+    today = utcnow().date()
+    usable = [card for card in buyer.cards if not card.expired(today)]
+    return token, sorted(usable, key=lambda card: not card.is_default)
 
 
 def card_label(card: Card) -> str:

@@ -4,7 +4,7 @@ email with."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -66,6 +66,10 @@ class Card(PublicRecord, db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
     buyer: Mapped[Buyer] = relationship(back_populates="cards")
+
+    def expired(self, today: date) -> bool:
+        """Whether the card's expiry month is over on ``today``."""
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
 
 
 class SignInCode(db.Model):

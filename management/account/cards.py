@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from buyflow.buyers.cards import find_card, make_default, remove_card, save_card
 from buyflow.extensions import db
 from buyflow.flow.messages import BUYER_MESSAGES, buyer_message
+from buyflow.models._base import utcnow
 from buyflow.payments import get_provider
 from buyflow.payments.base import PaymentError
 from buyflow.security import content_security_policy
@@ -57,7 +58,8 @@ def cards():
     """The buyer's saved cards, the default first."""
     buyer = current_buyer()
     listed = sorted(buyer.cards, key=lambda card: (not card.is_default, -card.id))
-    return render_template("account/cards.html", cards=listed, form=ConfirmForm())
+    return render_template("account/cards.html", cards=listed, form=ConfirmForm(),
+                           today=utcnow().date())
 
 
 @bp.route("/cards/new", methods=["GET", "POST"])

@@ -211,6 +211,24 @@ def test_a_card_of_another_buyer_is_unknown(client, product, open_flow, buy_and_
     assert count(Payment) == 2
 
 
+def test_an_expired_saved_card_is_neither_shown_nor_charged(client, product, open_flow,
+                                                            buy_and_save, unlock):
+    buy_and_save(product)
+    card = db.session.scalar(db.select(Card))
+    data = open_flow(product.seller, product)
+    unlocked = unlock(data)
+    assert [c["id"] for c in unlocked["cards"]] == [card.public_id]
+
+    card.exp_month, card.exp_year = 1, 2020
+    db.session.commit()
+    data = open_flow(product.seller, product)
+    unlocked = unlock(data)
+    assert unlocked["cards"] == []
+    answer = pay_saved(client, data, unlocked["card_token"], card.public_id)
+    assert answer.status_code == 402 and answer.json["error"]["code"] == "expired_card"
+    assert count(Payment) == 1
+
+
 def charges_of(localstripe_url, customer):
     return requests.get(f"{localstripe_url}/v1/charges", params={"customer": customer},
                         auth=("sk_test_suite", ""), timeout=10).json()["data"]

@@ -140,3 +140,18 @@ def test_someone_elses_card_is_not_found(client, signed_in, add_card, in_app):
 def test_cards_need_a_signed_in_buyer(client):
     response = client.get("/account/cards")
     assert response.status_code == 302 and "/account/sign-in" in response.location
+
+
+def test_an_expired_card_says_so(client, signed_in, add_card, in_app):
+    signed_in()
+    add_card()
+    assert "Expired" not in client.get("/account/cards").text
+
+    def expire():
+        card = db.session.scalar(db.select(Card))
+        card.exp_month, card.exp_year = 1, 2020
+        db.session.commit()
+
+    in_app(expire)
+    page = client.get("/account/cards").text
+    assert "01/2020" in page and "Expired" in page
