@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
     Response,
@@ -19,6 +18,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ..buyers.codes import CodeRefused
+from ..buyers.identity import normalized_email
 from ..extensions import csrf, db, limiter
 from ..i18n import language_choices, negotiate_locale
 from ..models import Seller
@@ -218,10 +218,12 @@ def _flow_email(flow: FlowState, body: dict) -> str:
     """The email the flow is for: the seller's fixed one, else the one typed (normalized);
     ``invalid_email`` when it is not an email."""
     try:
-        given = flow.what.email or _string_field(body, "email", 320)
-        return validate_email(given, check_deliverability=False).normalized.lower()
-    except (EmailNotValidError, _FlowCallError):
-        raise _FlowCallError("invalid_email") from None
+        email = normalized_email(flow.what.email or _string_field(body, "email", 320))
+    except _FlowCallError:
+        email = None
+    if email is None:
+        raise _FlowCallError("invalid_email")
+    return email
 
 
 def _card_access(flow: FlowState, body: dict) -> CardAccess:
