@@ -37,12 +37,21 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'buyflow.sqlite'}"
         )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {**options.get("connect_args", {}),
+                                   "timeout": app.config["SQLITE_BUSY_TIMEOUT"]}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(app)
     if app.config["MAIL_BACKEND"] == "file" and not app.config.get("MAIL_FILE_PATH"):
         app.config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "mail")
     if not app.config["EMBED_JS_DIR"]:
         app.config["EMBED_JS_DIR"] = str(PROJECT_ROOT / "embed-js" / "dist")
+    if app.config["HTTPS"] is None:
+        app.config["HTTPS"] = app.config["PUBLIC_URL"].startswith("https://")
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 def _instance_secret_key(app: Flask) -> str:
@@ -57,15 +66,19 @@ def _instance_secret_key(app: Flask) -> str:
 def configure_extensions(app: Flask) -> None:
     from . import (
         i18n,
+        locks,
         models,  # noqa: F401  (the models must be known to migrations)
         payments,
         security,
         tasks,
+        web_input,
     )
     from .extensions import babel, csrf, db, limiter, mail, migrate
 
     db.init_app(app)
+    locks.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    web_input.init_app(app)  # first: bad input is refused before anything reads it
     csrf.init_app(app)
     mail.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")

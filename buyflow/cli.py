@@ -7,7 +7,7 @@ from flask import Flask
 
 from .catalog import create_product
 from .extensions import db
-from .models import Product, Seller, SellerApiKey, WebhookEndpoint
+from .models import Product, ReconciliationIssue, Seller, SellerApiKey, WebhookEndpoint
 from .models.sellers import hash_api_key
 from .sellers import accounts
 from .sellers.urls import UrlRefused
@@ -160,6 +160,24 @@ def seed(origin: str, api_key: str, signing_secret: str, webhook_secret: str | N
     click.echo(f"demo seller {seller.public_id}, product {product.public_id}")
 
 
+payments = click.Group("payments", help="Keep payments and refunds true to the provider.")
+
+
+@payments.command("reconcile")
+def reconcile_command() -> None:
+    """Finish what crashes and lost answers left, repair what differs from the provider,
+    and print what was done; exits with status 1 when issues need an operator."""
+    from .payments.reconcile import reconcile
+
+    report = reconcile()
+    for name, count in report.as_dict().items():
+        click.echo(f"{name.replace('_', ' ')}: {count}")
+    open_issues = db.session.scalar(db.select(db.func.count(ReconciliationIssue.id)))
+    click.echo(f"issues recorded in all (reconciliation_issues): {open_issues}")
+    if report.issues or report.errors:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
-    for group in (sellers, products, demo):
+    for group in (sellers, products, demo, payments):
         app.cli.add_command(group)

@@ -12,9 +12,13 @@ class DefaultConfig:
     DATABASE_URL = None
     SQLALCHEMY_DATABASE_URI = None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # SQLite: how long (seconds) a writer waits for another's lock before giving up. The
+    # money paths serialise on it (buyflow/locks.py) and hold it only between provider calls.
+    SQLITE_BUSY_TIMEOUT = 30
 
-    # The buy flow lives in a cross-site iframe: its state travels in a signed token,
-    # never in cookies. Cookies other pages set are partitioned so they work in iframes.
+    # The buy flow lives in a cross-site iframe: its state travels in a signed token, and
+    # it sets no cookie at all. The only cookie is the management pages' session, never
+    # framed, so it needs no Partitioned; it is Secure when HTTPS is on (create_app).
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
 
@@ -24,7 +28,29 @@ class DefaultConfig:
     STRIPE_API_BASE = None
     STRIPE_JS_URL = "https://js.stripe.com/v3/"
     STRIPE_WEBHOOK_SECRET = None
+    # Every provider call gives up after these timeouts (seconds) and is retried by the
+    # SDK up to STRIPE_MAX_NETWORK_RETRIES times under the same idempotency key. The
+    # longest call: 3 x (3 + 10) s plus about 3 s of backoff, some 42 s. The app server's
+    # worker timeout must be longer (60 s; see README), and so must the lease below.
+    STRIPE_CONNECT_TIMEOUT = 3
+    STRIPE_READ_TIMEOUT = 10
     STRIPE_MAX_NETWORK_RETRIES = 2
+
+    # Money paths (payments/charges.py, payments/refunds.py, api/idempotency.py): a
+    # provider call that moves money, and a seller's request holding an Idempotency-Key,
+    # hold a lease this long; past it, the process that held it is taken to be gone and
+    # a retry, or reconciliation, takes over.
+    MONEY_CALL_LEASE_SECONDS = 90
+    # Longer than a money call's lease, so a key is never taken over while its request's
+    # provider call may still run.
+    IDEMPOTENCY_LEASE_SECONDS = 120
+    # Reconciliation with the provider (payments/reconcile.py), every
+    # RECONCILE_EVERY_MINUTES by the task worker, or `flask --app wsgi payments reconcile`:
+    # rows left untouched this long past their lease are settled, and the provider's
+    # charges and refunds of the last RECONCILE_WINDOW_HOURS are compared with ours.
+    RECONCILE_GRACE_SECONDS = 120
+    RECONCILE_WINDOW_HOURS = 24
+    RECONCILE_EVERY_MINUTES = 10
 
     # How long a buy-flow page stays usable, and how long a signed result is accepted.
     FLOW_TOKEN_MAX_AGE = 60 * 60
@@ -40,6 +66,27 @@ class DefaultConfig:
     # The service's own address, for links in emails the task worker sends (no request
     # there to take it from). Set it in production.
     PUBLIC_URL = "http://127.0.0.1:5000"
+    # Served over https: Strict-Transport-Security on every response and a Secure
+    # session cookie. None means "PUBLIC_URL starts with https://" (resolved in
+    # create_app); behind a TLS-terminating proxy PUBLIC_URL must say https.
+    HTTPS = None
+
+    # Request size (buyflow/web_input.py). The largest body anything here needs is a flow
+    # call or the flow's language menu carrying the signed token of a 50-item purchase
+    # request, about 33 kB at most; API bodies and management forms are far smaller.
+    # Larger bodies are refused with 413 before they are read, so none holds a worker.
+    # Multipart text parts are held to the same size, and forms have a few fields only.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    MAX_FORM_PARTS = 50
+    # JSON bodies nested deeper than this are refused before parsing (ours nest 2 deep).
+    JSON_MAX_DEPTH = 32
+    # Blueprints whose request bodies are checked by their views alone: the provider's
+    # webhooks are verified by signature and parsed by its library, and a refusal there
+    # would only make the provider send the same event again and again. Their events
+    # carry whole provider objects, so they may be larger.
+    RAW_BODY_BLUEPRINTS = ["provider_webhooks"]
+    RAW_BODY_MAX_CONTENT_LENGTH = 1024 * 1024
 
     # Receipts: PDF receipts in Chinese, Japanese and Korean need a CJK font from the
     # system (Debian's fonts-wqy-microhei; scripts/lib/setup.sh installs it); without it

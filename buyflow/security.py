@@ -1,14 +1,17 @@
 """Security headers: a strict default for every page, and the framing policy.
 
 Buy-flow pages may be framed by exactly their seller's registered origins; every other
-page refuses to be framed.
+page refuses to be framed. Served over https (config ``HTTPS``), every response also tells
+browsers to use https only, for two years, on subdomains too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
+
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 def content_security_policy(
@@ -40,6 +43,8 @@ def _default_headers(response: Response) -> Response:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if current_app.config["HTTPS"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

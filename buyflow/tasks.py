@@ -32,6 +32,8 @@ class Tasks:
     sweep_webhooks: TaskWrapper
     send_receipt: TaskWrapper
     sweep_receipts: TaskWrapper
+    execute_refund: TaskWrapper
+    reconcile_payments: TaskWrapper
 
 
 def _build_huey(app: Flask) -> Huey:
@@ -44,6 +46,7 @@ def _build_huey(app: Flask) -> Huey:
 
 def init_app(app: Flask) -> None:
     """Build the app's Huey and register its tasks, each run inside an app context."""
+    from .payments import reconcile, refunds
     from .receipts import mail as receipts
     from .sellers import webhooks
 
@@ -67,6 +70,11 @@ def init_app(app: Flask) -> None:
             in_app_context(receipts.send_receipt)),
         sweep_receipts=huey.periodic_task(crontab(minute="*/15"), name="sweep_receipts")(
             in_app_context(receipts.enqueue_unsent_receipts)),
+        execute_refund=huey.task(name="execute_refund")(
+            in_app_context(refunds.execute_refund_task)),
+        reconcile_payments=huey.periodic_task(
+            crontab(minute=f"*/{app.config['RECONCILE_EVERY_MINUTES']}"),
+            name="reconcile_payments")(in_app_context(reconcile.reconcile_task)),
     )
     webhooks.init_app(app)
     if not sa_event.contains(Session, "after_commit", _enqueue_after_commit):
@@ -76,7 +84,8 @@ def init_app(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True)
     def worker(workers: int) -> None:
-        """Run the task queue's worker (webhook deliveries, receipt emails, their retries)."""
+        """Run the task queue's worker (webhook deliveries, receipt emails, refunds of
+        overpayments, reconciliation with the provider, their retries)."""
         huey.create_consumer(workers=workers, periodic=True).run()
 
 

@@ -1,12 +1,19 @@
 """Pages for signed-in people: buyers now; sellers and operators later."""
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
 
+from buyflow.flow.messages import buyer_message
+from buyflow.web_input import InputRefused
+
+from .account import bp as account_bp
 from .auth import bp as auth_bp
 from .auth.sessions import current_buyer
 
 bp = Blueprint("management", __name__, template_folder="templates",
                static_folder="static", static_url_path="/management/static")
+
+PAGE_BLUEPRINTS = (bp, auth_bp, account_bp)
 
 
 @bp.get("/")
@@ -14,9 +21,33 @@ def home():
     return render_template("management/home.html")
 
 
+def input_refused(exc: HTTPException):
+    """Input refused before the view (buyflow.web_input): a 400 or 413 page in the
+    person's language."""
+    code = exc.error_code if isinstance(exc, InputRefused) else "too_large"
+    return render_template("management/refused.html", code=code,
+                           message=buyer_message(code)), exc.code
+
+
+# On the blueprints themselves, as their views are (Flask refuses it once one is
+# registered); on the app, these would also catch the API's and the flow's refusals.
+for _blueprint in PAGE_BLUEPRINTS:
+    _blueprint.register_error_handler(InputRefused, input_refused)
+    _blueprint.register_error_handler(413, input_refused)
+
+
+def no_store(response: Response) -> Response:
+    """What a signed-in person sees is theirs alone: no browser cache or proxy keeps any
+    page of these blueprints (their static files may be kept)."""
+    pages = {blueprint.name for blueprint in PAGE_BLUEPRINTS}
+    if request.blueprint in pages and request.endpoint != "management.static":
+        if "no-store" not in response.headers.get("Cache-Control", ""):
+            response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the management blueprints and give their templates the signed-in buyer."""
-    from .account import bp as account_bp
     from .account import receipts  # noqa: F401  (its views are on the account blueprint)
     from .account.labels import labels
 
@@ -25,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.context_processor(lambda: {"current_buyer": current_buyer, **labels()})
     app.register_error_handler(429, too_many_requests)
+    app.after_request(no_store)
 
 
 def too_many_requests(_exc):

@@ -272,6 +272,14 @@ def buy(client, open_flow, confirm_card_setup):
     return buy_
 
 
+@pytest.fixture
+def paid_order(product, buy):
+    """The public id of a paid 14.50 EUR order of the Northwind seller."""
+    answer = buy(product.seller, product)
+    assert answer.json["status"] == "paid"
+    return answer.json["order"]
+
+
 class Receiver:
     """A seller's webhook endpoint on loopback: records requests, answers as told."""
 
@@ -321,3 +329,75 @@ def run_queue(app):
             db.session.expire_all()
 
     return run
+
+
+@pytest.fixture
+def faulty_provider(app, localstripe_url):
+    """The app's provider talking to localstripe through a FaultProxy (yielded), with
+    timeouts of a second and the SDK's retries on, as in production; restored after."""
+    from buyflow.dev.fault_proxy import FaultProxy
+    from buyflow.payments.stripe import StripeProvider
+
+    key = "buyflow.payment_provider"
+    with FaultProxy(localstripe_url) as proxy:
+        original = app.extensions[key]
+        app.extensions[key] = StripeProvider(
+            secret_key="sk_test_suite", publishable_key="pk_test_suite", api_base=proxy.url,
+            js_url=f"{localstripe_url}/js.stripe.com/v3/",
+            webhook_secret=STRIPE_WEBHOOK_SECRET, max_network_retries=2,
+            connect_timeout=1, read_timeout=1)
+        try:
+            yield proxy
+        finally:
+            proxy.clear()
+            proxy.wait_idle(15)
+            app.extensions[key] = original
+
+
+@pytest.fixture
+def short_leases(app, monkeypatch):
+    """Leases of a second and no grace period, so a test can outlive them: returns a
+    function waiting until every lease taken so far is over."""
+    monkeypatch.setitem(app.config, "MONEY_CALL_LEASE_SECONDS", 1)
+    monkeypatch.setitem(app.config, "IDEMPOTENCY_LEASE_SECONDS", 1)
+    monkeypatch.setitem(app.config, "RECONCILE_GRACE_SECONDS", 0)
+    return lambda: time.sleep(1.1)
+
+
+@pytest.fixture
+def provider_book(localstripe_url):
+    """What the provider holds, read as an auditor would (buyflow/dev/provider_book.py)."""
+    from buyflow.dev.provider_book import ProviderBook
+
+    return ProviderBook(localstripe_url)
+
+
+@pytest.fixture
+def card_entry(client, open_flow, confirm_card_setup):
+    """A card entered in the flow ``data`` (opened when not given) for ``email``, as the
+    page does before Pay: returns ``(flow token, setup reference)``."""
+
+    def enter(seller, product, number="4242424242424242", email="ann@example.com", data=None):
+        data = data or open_flow(seller, product)
+        opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
+        assert opened.status_code == 200, opened.json
+        assert confirm_card_setup(opened.json["client_secret"], number) == "succeeded"
+        return data["flow"], opened.json["setup"]
+
+    return enter
+
+
+def at_once(call, arguments, workers: int = 8) -> list:
+    """``call`` with each of ``arguments`` in threads released together; the answers in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Event()
+
+    def run(argument):
+        start.wait()
+        return call(argument)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run, argument) for argument in arguments]
+        start.set()
+        return [future.result() for future in futures]

@@ -1,8 +1,16 @@
 """Idempotency keys for API calls that move money.
 
 The same key with the same request replays the first answer; the same key with another
-request is refused (422); while the first request with a key is still running, others
-with that key are refused (409), so the work happens once.
+request is refused (422). The request holding a key holds it for a lease
+(``IDEMPOTENCY_LEASE_SECONDS``): others with that key meanwhile are refused (409), so the
+work runs once. The work remembers what it made (``remember_resource``: a refund's id,
+in the transaction that made it: the recovery point), and a retry that takes the key
+over resumes from it (``resumed_resource``) instead of starting again:
+
+- an answer below 500 is stored, and replayed to every retry;
+- an answer of 5xx (or a crash) stores nothing: the work may have been done, or be half
+  done, so the key is not forgotten; its lease ends (at once for a 5xx, when it expires
+  for a crash) and the next retry takes it over and resumes the same work.
 """
 
 from __future__ import annotations
@@ -10,84 +18,130 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from datetime import timedelta
 
-from flask import Response, make_response, request
+from flask import Response, current_app, g, make_response, request
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..locks import locked
 from ..models import IdempotencyRecord
+from ..models._base import utcnow
 from .auth import authenticated_seller
 from .errors import ApiError, api_error_response
 
+# Printable ASCII: a key is echoed in logs and stored as text on every database.
+_KEY_CHARACTERS = frozenset(chr(c) for c in range(0x20, 0x7F))
+
 
 def _fingerprint() -> str:
+    """What the request is. Parsing its JSON here also refuses a malformed body (too
+    deep, NUL characters...) before the key is taken, so such a request writes nothing."""
     body = request.get_data()
-    try:  # the same JSON written with other spacing or key order is the same request
-        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        pass
+    parsed = request.get_json(silent=True)
+    if parsed is not None:  # the same JSON with other spacing or key order is the same
+        body = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n"
                           + body).hexdigest()
 
 
+def _lease_end():
+    return utcnow() + timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
+
+
 def idempotent(view):
-    """Make ``view`` honour an ``Idempotency-Key`` header (optional)."""
+    """Make ``view`` honour an ``Idempotency-Key`` header (optional), as the module
+    docstring says."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view(*args, **kwargs)
-        if not 1 <= len(key) <= 255:
+        if not 1 <= len(key) <= 255 or not set(key) <= _KEY_CHARACTERS:
             raise ApiError("invalid_idempotency_key",
-                           "Idempotency-Key must be 1 to 255 characters.")
-        seller = authenticated_seller()
-        record = IdempotencyRecord(seller_id=seller.id, key=key, fingerprint=_fingerprint())
-        db.session.add(record)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            return _replay(seller.id, key, record.fingerprint)
-
+                           "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+        taken = _take(authenticated_seller().id, key, _fingerprint())
+        if isinstance(taken, Response):
+            return taken
+        g.idempotency_record_id = taken
         try:
             response = make_response(view(*args, **kwargs))
         except ApiError as exc:
             response = make_response(api_error_response(exc))
         except Exception:
-            _forget(record)
+            db.session.rollback()
+            _end_lease(taken)
             raise
-        if response.status_code >= 500:  # nothing happened for sure: let a retry run again
-            _forget(record)
+        if response.status_code >= 500:
+            db.session.rollback()
+            _end_lease(taken)
         else:
-            record.status = "done"
-            record.response_status = response.status_code
-            record.response_body = response.get_data(as_text=True)
-            db.session.commit()
+            _finish(taken, response)
         return response
 
     return wrapper
 
 
-def _replay(seller_id: int, key: str, fingerprint: str) -> Response:
-    record = db.session.scalar(db.select(IdempotencyRecord).filter_by(seller_id=seller_id,
-                                                                      key=key))
-    if record is None:  # the first request failed and was forgotten meanwhile
-        raise ApiError("idempotency_in_progress",
-                       "A request with this Idempotency-Key is being retried; try again.", 409)
+def _take(seller_id: int, key: str, fingerprint: str) -> int | Response:
+    """Hold ``key`` for this request: a new record, or one whose holder is gone (its lease
+    over). Returns the record's id, or the stored answer to replay; ApiError when the
+    key was used for another request or is held right now."""
+    record = IdempotencyRecord(seller_id=seller_id, key=key, fingerprint=fingerprint,
+                               locked_until=_lease_end())
+    db.session.add(record)
+    try:
+        db.session.commit()
+        return record.id
+    except IntegrityError:
+        db.session.rollback()
+    record_id = db.session.scalar(db.select(IdempotencyRecord.id).filter_by(
+        seller_id=seller_id, key=key))
+    record = locked(IdempotencyRecord, record_id)
     if record.fingerprint != fingerprint:
+        db.session.commit()
         raise ApiError("idempotency_key_reused",
                        "This Idempotency-Key was used with a different request.", 422)
-    if record.status != "done":
+    if record.status == "done":
+        db.session.commit()
+        response = Response(record.response_body, status=record.response_status,
+                            mimetype="application/json")
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    if record.locked_until is not None and record.locked_until > utcnow():
+        db.session.commit()
         raise ApiError("idempotency_in_progress",
                        "A request with this Idempotency-Key is still in progress.", 409)
-    response = Response(record.response_body, status=record.response_status,
-                        mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+    record.locked_until = _lease_end()  # taken over: the work resumes from its resource
+    db.session.commit()
+    return record.id
 
 
-def _forget(record: IdempotencyRecord) -> None:
-    db.session.rollback()
-    db.session.execute(db.delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
+def remember_resource(public_id: str) -> None:
+    """Note, in the current transaction, what this request's work made (the recovery point
+    a retry resumes from). Nothing without an Idempotency-Key."""
+    record_id = g.get("idempotency_record_id")
+    if record_id is not None:
+        db.session.get(IdempotencyRecord, record_id).resource = public_id
+
+
+def resumed_resource() -> str | None:
+    """What an earlier request with this Idempotency-Key made before it failed or was cut
+    off, if anything."""
+    record_id = g.get("idempotency_record_id")
+    return db.session.get(IdempotencyRecord, record_id).resource if record_id else None
+
+
+def _finish(record_id: int, response: Response) -> None:
+    record = locked(IdempotencyRecord, record_id)
+    record.status = "done"
+    record.locked_until = None
+    record.response_status = response.status_code
+    record.response_body = response.get_data(as_text=True)
+    db.session.commit()
+
+
+def _end_lease(record_id: int) -> None:
+    record = locked(IdempotencyRecord, record_id)
+    record.locked_until = utcnow()
     db.session.commit()

@@ -18,6 +18,7 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*statuses: int) -> dict:
     meaning = {400: "Bad input", 401: "Missing or wrong API key", 403: "Not yours",
                404: "No such resource", 409: "Conflict with the current state",
+               413: "The body is too large",
                422: "Refused as asked", 502: "The payment provider refused",
                503: "The payment provider could not be reached"}
     return {str(s): _json(_ref("Error"), meaning[s]) for s in statuses}
@@ -38,14 +39,21 @@ _ITEM = {
 
 _REFUND = {
     "type": "object",
-    "required": ["id", "order", "amount", "currency", "reason", "status", "created_at"],
+    "required": ["id", "order", "amount", "currency", "reason", "kind", "status",
+                 "created_at"],
     "properties": {
         "id": {"type": "string", "pattern": "^re_"},
         "order": {"type": "string", "pattern": "^ord_"},
         "amount": {"type": "integer", "minimum": 1},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
         "reason": {"type": "string"},
-        "status": {"enum": ["pending", "succeeded", "failed"]},
+        "kind": {"enum": ["order", "overpayment"], "description": (
+            "order: gives back what the order cost (counts in refunded_amount); "
+            "overpayment: gives back a second charge the order did not need, made "
+            "automatically.")},
+        "status": {"enum": ["pending", "succeeded", "failed"], "description": (
+            "pending: the amount is reserved while the provider answers (or its answer "
+            "is awaited); failed: refused by the provider, or it never reached it.")},
         "created_at": {"type": "string", "format": "date-time"},
     },
     "additionalProperties": False,
@@ -88,7 +96,13 @@ _ERROR = {
     "additionalProperties": False,
 }
 
-_ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
+# What buyflow.web_input refuses, said as patterns: no NUL in JSON strings; no control
+# character in the query or the path.
+_JSON_TEXT = r"^[^\u0000]*$"
+_QUERY_TEXT = r"^[^\u0000-\u001f]*$"
+
+_ORDER_ID = {"name": "order_id", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^ord_"}}
 
 
 def openapi_document(server_url: str) -> dict:
@@ -99,7 +113,10 @@ def openapi_document(server_url: str) -> dict:
             "version": "1",
             "description": "Amounts are integers in the currency's minor unit. Errors carry "
                            "a stable `code`. POSTs that move money accept an "
-                           "`Idempotency-Key` header.",
+                           "`Idempotency-Key` header. Input holding NUL, a lone surrogate or "
+                           "(outside JSON strings) a control character is refused with 400 "
+                           "`invalid_characters`; JSON nested too deep with 400 "
+                           "`json_too_deep`; a body over the size limit with 413 `too_large`.",
         },
         "servers": [{"url": server_url}],
         "security": [{"apiKey": []}],
@@ -109,13 +126,14 @@ def openapi_document(server_url: str) -> dict:
                 "summary": "Verify a signed result and get the order as it stands now.",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["token"],
-                    "properties": {"token": {"type": "string", "minLength": 1}},
+                    "properties": {"token": {"type": "string", "minLength": 1,
+                                             "pattern": _JSON_TEXT}},
                     "additionalProperties": False}}}},
                 "responses": {
                     "200": _json({"type": "object", "required": ["valid", "order"],
                                   "properties": {"valid": {"const": True}, "order": _ref("Order")},
                                   "additionalProperties": False}, "The token is good"),
-                    **_errors(400, 401, 403),
+                    **_errors(400, 401, 403, 413),
                 },
             }},
             "/orders": {"get": {
@@ -124,7 +142,8 @@ def openapi_document(server_url: str) -> dict:
                 "parameters": [
                     {"name": "limit", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-                    {"name": "starting_after", "in": "query", "schema": {"type": "string"},
+                    {"name": "starting_after", "in": "query",
+                     "schema": {"type": "string", "pattern": _QUERY_TEXT},
                      "description": "The previous page's next_cursor."},
                     {"name": "status", "in": "query", "schema": _ORDER["properties"]["status"]},
                     {"name": "created_gte", "in": "query",
@@ -147,7 +166,8 @@ def openapi_document(server_url: str) -> dict:
                 "operationId": "getOrder",
                 "summary": "One of the seller's orders.",
                 "parameters": [_ORDER_ID],
-                "responses": {"200": _json(_ref("Order"), "The order"), **_errors(401, 404)},
+                "responses": {"200": _json(_ref("Order"), "The order"),
+                              **_errors(400, 401, 404)},
             }},
             "/orders/{order_id}/refunds": {"post": {
                 "operationId": "refundOrder",
@@ -159,11 +179,13 @@ def openapi_document(server_url: str) -> dict:
                                    "key with another body is refused with 422."}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object",
-                    "properties": {"amount": {"type": "integer", "minimum": 1},
-                                   "reason": {"type": "string", "maxLength": 500}},
+                    "properties": {"amount": {"type": "integer", "minimum": 1,
+                                              "maximum": 2**53},
+                                   "reason": {"type": "string", "maxLength": 500,
+                                              "pattern": _JSON_TEXT}},
                     "additionalProperties": False}}}},
                 "responses": {"201": _json(_ref("Refund"), "Refunded"),
-                              **_errors(400, 401, 404, 409, 422, 502, 503)},
+                              **_errors(400, 401, 404, 409, 413, 422, 502, 503)},
             }},
         },
         "components": {

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from ..extensions import csrf, db
-from ..models import Order
+from ..models import Order, Refund
 from ..payments.base import PaymentError
-from ..payments.refunds import RefundRefused, create_refund
-from ..payments.states import OrderStatus
+from ..payments.refunds import RefundRefused, execute_refund, reserve_refund
+from ..payments.states import OrderStatus, RefundStatus
 from ..sellers.payloads import order_payload, refund_payload
 from ..sellers.results import (
     ExpiredResultToken,
@@ -20,7 +20,7 @@ from ..sellers.results import (
 )
 from .auth import authenticated_seller
 from .errors import ApiError, api_error_response
-from .idempotency import idempotent
+from .idempotency import idempotent, remember_resource, resumed_resource
 from .openapi import openapi_document
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -37,6 +37,24 @@ def _json_body(allowed: set[str]) -> dict:
     if unknown:
         raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.")
     return body
+
+
+# The largest integer a JSON number holds exactly in every client (an IEEE double).
+_MAX_JSON_INTEGER = 2**53
+
+
+def _integer_field(body: dict, name: str) -> int | None:
+    """``body[name]`` as an int, None when absent or null. Any JSON number without a
+    fraction is an integer (JSON Schema's rule: 1.0 is 1); ApiError ``invalid_<name>`` for
+    anything else (4.5, true, "450", a number beyond 2**53 or not finite)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is not int or abs(value) > _MAX_JSON_INTEGER:
+        raise ApiError(f"invalid_{name}", f"'{name}' must be an integer of at most 2**53.")
+    return value
 
 
 def _sellers_order(order_id: str) -> Order:
@@ -96,7 +114,11 @@ def _query_datetime(name: str) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ApiError("bad_request", f"'{name}' must be an ISO 8601 date or time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # just outside years 1 to 9999 in UTC: no order is that old or new
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 @bp.get("/orders")
@@ -124,7 +146,7 @@ def list_orders():
         query = query.where(Order.created_at >= since)
     if (until := _query_datetime("created_lt")) is not None:
         query = query.where(Order.created_at < until)
-    if (cursor := request.args.get("starting_after")) is not None:
+    if cursor := request.args.get("starting_after"):  # empty is the first page, as absent
         after = db.session.scalar(db.select(Order.id).filter_by(public_id=cursor,
                                                                  seller_id=seller.id))
         if after is None:
@@ -143,17 +165,38 @@ def refund_order(order_id: str):
     """Refund all or part (``amount`` in minor units) of a paid order."""
     order = _sellers_order(order_id)
     body = _json_body({"amount", "reason"})
-    amount = body.get("amount")
-    if amount is not None and (type(amount) is not int or amount <= 0):
+    amount = _integer_field(body, "amount")
+    if amount is not None and amount <= 0:
         raise ApiError("invalid_amount", "'amount' must be a positive integer in minor units.")
     reason = body.get("reason", "")
     if not isinstance(reason, str) or len(reason) > 500:
         raise ApiError("bad_request", "'reason' must be a string of at most 500 characters.")
+    refund = _resumed_refund(order)
+    if refund is None:
+        try:
+            refund = reserve_refund(order, amount, reason)
+        except RefundRefused as exc:
+            raise ApiError(exc.code, exc.message,
+                           409 if exc.code == "order_not_paid" else 422) from None
+        remember_resource(refund.public_id)
+        db.session.commit()  # the recovery point: the amount reserved, the key knows it
     try:
-        refund = create_refund(order, amount, reason)
-    except RefundRefused as exc:
-        raise ApiError(exc.code, exc.message, 409 if exc.code == "order_not_paid" else 422)
+        refund = execute_refund(refund)
     except PaymentError as exc:
         status = 503 if exc.code == "provider_unavailable" else 502
         raise ApiError(exc.code, "The payment provider did not refund.", status) from None
+    if refund.status == RefundStatus.FAILED:  # a retry finding the refusal recorded
+        raise ApiError("refund_failed", "The payment provider did not refund.", 502)
     return jsonify(refund_payload(refund)), 201
+
+
+def _resumed_refund(order: Order) -> Refund | None:
+    """The refund an earlier request with this Idempotency-Key reserved, to drive on
+    instead of reserving another; None when there is none, or when it was released (it
+    never reached the provider, so it is made anew)."""
+    public_id = resumed_resource()
+    refund = public_id and db.session.scalar(
+        db.select(Refund).filter_by(public_id=public_id, order_id=order.id))
+    if not refund or refund.failure_code == "not_at_provider":
+        return None
+    return refund

@@ -29,12 +29,10 @@ from ..models import (
 )
 from ..models._base import utcnow
 from ..payments import get_provider
-from ..payments.service import apply_payment_action
-from ..payments.states import OrderStatus, PaymentStatus
+from ..payments.service import record_charge_outcome
+from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus
 from .audit import record_change
 from .identity import verified_emails
-
-WAITING = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION)
 
 
 def _buyers_orders(buyer: Buyer, emails: list[str]):
@@ -48,12 +46,11 @@ def _cancel_waiting_payments(buyer: Buyer, emails: list[str]) -> None:
     waiting = db.session.scalars(
         db.select(Payment).join(Order)
         .where(_buyers_orders(buyer, emails), Order.status == OrderStatus.PENDING,
-               Payment.status.in_(WAITING), Payment.provider_payment_ref.is_not(None))
+               Payment.status.in_(OPEN_PAYMENT_STATUSES),
+               Payment.provider_payment_ref.is_not(None))
     ).all()
     for payment in waiting:
-        outcome = provider.cancel_charge(payment.provider_payment_ref)
-        if outcome.action is not None:
-            apply_payment_action(payment, outcome.action, failure_code=outcome.failure_code)
+        record_charge_outcome(payment, provider.cancel_charge(payment.provider_payment_ref))
         db.session.commit()
 
 

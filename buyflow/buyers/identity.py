@@ -6,6 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..extensions import db
 from ..models import Buyer, BuyerEmail
+from ..models._base import insert_for
 
 
 def normalized_email(email: str) -> str | None:
@@ -29,12 +30,14 @@ def buyer_by_email(email: str) -> Buyer | None:
 
 
 def buyer_for_email(email: str) -> Buyer:
-    """``buyer_by_email``, or a new buyer with ``email`` as primary (added, not committed)."""
+    """``buyer_by_email``, or a new buyer with ``email`` as primary (written, not
+    committed). Two first purchases of one email at once make one buyer: the insert
+    does nothing when the other one's is there, and both use that."""
     buyer = buyer_by_email(email)
     if buyer is None:
-        buyer = Buyer(email=email, session_epoch=0)
-        db.session.add(buyer)
-        db.session.flush()
+        db.session.execute(insert_for(db.session, Buyer).values(email=email, session_epoch=0)
+                           .on_conflict_do_nothing(index_elements=["email"]))
+        buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
     return buyer
 
 

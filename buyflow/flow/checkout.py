@@ -1,9 +1,10 @@
 """The purchase steps behind the buy flow: open an order, take a card (a new one, or a
 saved one the buyer proved access to), charge it.
 
-Provider calls happen outside of open database transactions where possible, and every
-step can be repeated (a double click, a retry after a network error) without writing
-twice or charging twice.
+The charge itself is ``payments.charges``' money path (at most one attempt that may
+succeed per order, each charged once); this module only maps the flow's calls onto it.
+Every step can be repeated (a double click, a retry after a network error) without
+writing twice or charging twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..buyers.cards import find_card, save_card
@@ -18,15 +20,11 @@ from ..buyers.identity import buyer_for_email
 from ..extensions import db
 from ..models import Buyer, Order, Payment, Product, Seller
 from ..models._base import utcnow
-from ..payments import get_provider
-from ..payments.base import CardDetails, CardSetup, ChargeRequest, SavedCard
-from ..payments.service import apply_payment_action
-from ..payments.states import Action, OrderStatus, PaymentStatus
-from ..payments.stripe import PAYMENT_METADATA_KEY
+from ..payments import charges, get_provider
+from ..payments.base import CardDetails, CardSetup, SavedCard
+from ..payments.states import OrderStatus
 from .saved_cards import CardAccess
 from .state import FlowState
-
-_IN_PROGRESS = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION)
 
 
 class CheckoutError(Exception):
@@ -96,8 +94,16 @@ def _open_order(flow: FlowState, email: str) -> Order:
         return _open_order(flow, email)
 
     if not buyer.provider_customer_ref:
-        buyer.provider_customer_ref = get_provider().ensure_customer(email, None)
+        # Two first checkouts of one buyer at once make one customer: the key is the
+        # buyer row's (its id with its creation time: ids of deleted rows come back on
+        # SQLite), and only the first reference is kept.
+        key = f"buyflow-customer-{buyer.id}-{buyer.created_at.timestamp():.6f}"
+        ref = get_provider().ensure_customer(email, None, idempotency_key=key)
+        db.session.execute(update(Buyer).where(Buyer.id == buyer.id,
+                                               Buyer.provider_customer_ref.is_(None))
+                           .values(provider_customer_ref=ref))
         db.session.commit()
+        db.session.refresh(buyer)
     return order
 
 
@@ -118,8 +124,8 @@ def pay_with_card(flow: FlowState, setup_ref: str,
     ``save_for`` (a card token's access to the order's email), also keep the card as one
     of the buyer's saved cards.
 
-    Repeating the call with the same card entry returns the first attempt's outcome;
-    an order already paid is never charged again.
+    Repeating the call with the same card entry resumes the first attempt; an order
+    already paid is never charged again.
     """
     order = _order_for(flow)
     if order is None:
@@ -131,9 +137,8 @@ def pay_with_card(flow: FlowState, setup_ref: str,
         if existing.order_id != order.id:
             raise CheckoutError("flow_invalid")
         return _resume(existing)
-    if order.status == OrderStatus.PAID:
+    if order.status != OrderStatus.PENDING:
         return PayOutcome(order, _latest_payment(order))
-    _settle_unfinished_payments(order)
 
     saved = get_provider().finish_card_setup(setup_ref, order.buyer.provider_customer_ref)
     if save_for is not None:
@@ -151,9 +156,9 @@ def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
     There is no card entry to tell a resubmission from a new attempt, so the page names
     each press of Pay with a random ``attempt`` id; the payment is recorded under the
     card entry ``saved-<attempt>`` (``Payment.provider_setup_ref`` is unique). The same
-    attempt sent twice — a double submit, a retry after a lost answer — returns the first
-    one's outcome; another attempt is refused while one is still unfinished
-    (``_settle_unfinished_payments``), and a paid order is never charged again.
+    attempt sent twice — a double submit, a retry after a lost answer — resumes the
+    first; another attempt waits its turn (``payments.charges.open_attempt``), and a paid
+    order is never charged again.
     """
     buyer = db.session.get(Buyer, access.buyer_id) if access.buyer_id is not None else None
     card = buyer and find_card(buyer, card_id)
@@ -168,13 +173,12 @@ def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
         if order is None or existing.order_id != order.id:
             raise CheckoutError("flow_invalid")
         return _resume(existing)
-    if order is not None and order.status == OrderStatus.PAID:
+    if order is not None and order.status != OrderStatus.PENDING:
         return PayOutcome(order, _latest_payment(order))
 
     order = _open_order(flow, access.email)
     if order.buyer_id != buyer.id:  # the email changed hands since the code was confirmed
         raise CheckoutError("card_unknown", 404)
-    _settle_unfinished_payments(order)
     saved = SavedCard(method_ref=card.provider_method_ref, card=CardDetails(
         brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year))
     return _attempt(order, entry_ref, saved)
@@ -192,88 +196,36 @@ def _payment_for_entry(entry_ref: str) -> Payment | None:
 
 
 def _attempt(order: Order, entry_ref: str, saved: SavedCard) -> PayOutcome:
-    """Record a payment of ``order`` with card ``saved`` for the card entry ``entry_ref``
-    and charge it; the same entry recorded twice at once resumes the first."""
-    payment = Payment(
-        order=order, provider=get_provider().name, amount=order.amount,
-        currency=order.currency, provider_setup_ref=entry_ref,
-        provider_method_ref=saved.method_ref, card_brand=saved.card.brand,
-        card_last4=saved.card.last4, card_exp_month=saved.card.exp_month,
-        card_exp_year=saved.card.exp_year,
-    )
-    db.session.add(payment)
+    """Charge ``order`` with card ``saved`` for the card entry ``entry_ref``, as the
+    charge money path allows: one attempt at a time, an entry charged once."""
     try:
-        db.session.commit()
-    except IntegrityError:  # the same card entry submitted twice at once
-        db.session.rollback()
-        return _resume(_payment_for_entry(entry_ref))
-    return _charge(payment)
+        payment, created = charges.open_attempt(order, entry_ref, saved)
+    except charges.OrderNotPayable:
+        order = db.session.get(Order, order.id)
+        return PayOutcome(order, _latest_payment(order))
+    except charges.ChargeInProgress:
+        raise CheckoutError("payment_in_progress", 409) from None
+    attempt = charges.charge(payment) if created else charges.resume_charge(payment)
+    return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
 
 
 def refresh_payment(flow: FlowState, payment_id: str) -> PayOutcome:
     """Read an unfinished charge's status at the provider (after the buyer's 3-D Secure
-    step, or while it is processing) and record it."""
+    step, or while it is processing) and record it; a charge whose answer was lost is
+    sent again under its own key."""
     order = _order_for(flow)
     payment = order and db.session.scalar(
         db.select(Payment).filter_by(public_id=payment_id, order_id=order.id)
     )
     if payment is None:
         raise CheckoutError("flow_invalid")
-    if payment.status in _IN_PROGRESS and payment.provider_payment_ref:
-        _record(payment, get_provider().charge_status(payment.provider_payment_ref))
-    return PayOutcome(payment.order, payment)
-
-
-def _charge(payment: Payment) -> PayOutcome:
-    order = payment.order
-    outcome = get_provider().charge(ChargeRequest(
-        amount=order.total,
-        customer_ref=order.buyer.provider_customer_ref,
-        method_ref=payment.provider_method_ref,
-        idempotency_key=payment.idempotency_key,
-        metadata={PAYMENT_METADATA_KEY: payment.public_id, "buyflow_order": order.public_id},
-    ))
-    _record(payment, outcome)
-    return PayOutcome(order, payment, outcome.client_secret)
-
-
-def _record(payment: Payment, outcome) -> None:
-    if outcome.payment_ref and not payment.provider_payment_ref:
-        payment.provider_payment_ref = outcome.payment_ref
-    if outcome.action is not None:
-        apply_payment_action(payment, outcome.action, failure_code=outcome.failure_code)
-    db.session.commit()
+    return _resume(payment)
 
 
 def _resume(payment: Payment) -> PayOutcome:
-    """The outcome of an attempt already made; a charge that never reached the provider
-    (a crash, a lost connection) is retried under the same idempotency key."""
-    if payment.status == PaymentStatus.CREATED and not payment.provider_payment_ref:
-        return _charge(payment)
-    if payment.status == PaymentStatus.REQUIRES_ACTION:
-        outcome = get_provider().charge_status(payment.provider_payment_ref)
-        return PayOutcome(payment.order, payment, outcome.client_secret)
-    return PayOutcome(payment.order, payment)
-
-
-def _settle_unfinished_payments(order: Order) -> None:
-    """Before a new card is charged, no earlier attempt of this order may still be able
-    to succeed: read each one's status and cancel what is still waiting for the buyer."""
-    provider = get_provider()
-    for payment in order.payments:
-        if payment.status not in _IN_PROGRESS:
-            continue
-        if payment.provider_payment_ref:
-            outcome = provider.charge_status(payment.provider_payment_ref)
-            if outcome.action == Action.REQUIRE_ACTION:
-                outcome = provider.cancel_charge(payment.provider_payment_ref)
-            _record(payment, outcome)
-        else:
-            # Being charged right now by another request (or lost in a crash, when a
-            # retry with the same card entry resumes it): never charge a second card.
-            raise CheckoutError("payment_in_progress", 409)
-    if order.status == OrderStatus.PAID:
-        raise CheckoutError("already_paid", 409)
+    """The outcome of an attempt already made, driven one step further."""
+    attempt = charges.resume_charge(payment)
+    return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
 
 
 def _latest_payment(order: Order) -> Payment | None:

@@ -12,9 +12,11 @@ BUYER_MESSAGES = {
         "Your bank could not confirm this payment. Please try again or use another card."
     ),
     "processing_error": _l("The payment could not be processed. Please try again."),
+    # The answer may have been lost after the provider acted: never claim nothing was
+    # charged; a retry resumes the same charge under its key.
     "provider_unavailable": _l(
-        "The payment service cannot be reached right now. Nothing was charged; please try "
-        "again in a moment."
+        "The payment service did not answer in time. Please try again in a moment: you "
+        "will not be charged twice."
     ),
     "setup_incomplete": _l("Your card details could not be confirmed. Please try again."),
     "invalid_email": _l("Please enter a valid email address."),
@@ -24,8 +26,17 @@ BUYER_MESSAGES = {
     "flow_expired": _l("This checkout has expired. Please close it and start again."),
     "flow_invalid": _l("This checkout is not valid. Please close it and start again."),
     "already_paid": _l("This order has already been paid."),
-    "payment_in_progress": _l("A payment for this order is already in progress."),
+    "payment_in_progress": _l(
+        "A payment for this order is already in progress. Please wait a moment, then try "
+        "again."
+    ),
     "bad_request": _l("The request could not be understood."),
+    "json_too_deep": _l("The request could not be understood."),
+    "invalid_characters": _l(
+        "Some of what was sent contains characters that cannot be used. Please check it "
+        "and try again."
+    ),
+    "too_large": _l("What was sent is too large. Please shorten it and try again."),
     "request_invalid": _l(
         "This shop's checkout request is not valid. Please go back to the shop and try again."
     ),

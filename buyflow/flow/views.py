@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import format_date
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from ..buyers.codes import CodeRefused
 from ..buyers.identity import normalized_email
@@ -28,6 +29,7 @@ from ..payments.base import PaymentError
 from ..security import content_security_policy
 from ..sellers.payloads import signed_result
 from ..sellers.requests import PurchaseRequestError, verify_purchase_request
+from ..web_input import InputRefused
 from .checkout import (
     CheckoutError,
     PayOutcome,
@@ -194,6 +196,17 @@ def _too_many_requests(_exc):
     except _FlowCallError:
         pass
     return _error_json("too_many_requests", 429)
+
+
+@bp.errorhandler(InputRefused)
+@bp.errorhandler(413)
+def _input_refused(exc: HTTPException):
+    """Input refused before the view (buyflow.web_input): the page shows its error page,
+    the calls answer in JSON, both in the buyer's language."""
+    code = exc.error_code if isinstance(exc, InputRefused) else "too_large"
+    if request.endpoint == "flow.open_flow":
+        return _error_page(code, exc.code)
+    return _error_json(code, exc.code)
 
 
 @bp.errorhandler(CheckoutError)

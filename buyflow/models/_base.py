@@ -4,6 +4,7 @@ import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, String, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
@@ -51,3 +52,11 @@ class PublicRecord:
     @declared_attr
     def created_at(cls) -> Mapped[datetime]:
         return mapped_column(UTCDateTime(), default=utcnow)
+
+
+def insert_for(session, model):
+    """An INSERT into ``model``'s table in the dialect of the database ``session`` uses,
+    so that ``on_conflict_do_nothing``/``on_conflict_do_update`` are at hand (PostgreSQL
+    and SQLite both have them)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

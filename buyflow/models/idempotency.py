@@ -21,6 +21,11 @@ class IdempotencyRecord(db.Model):
     # What the request was (method, path, body): a key is bound to one request.
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="in_progress")  # or "done"
+    # The request holding the key runs until then; past it (a crash, or an answer of 5xx
+    # that released it) a retry with the key takes over and resumes the work.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the work made, to resume from (the recovery point): a refund's public id.
+    resource: Mapped[str | None] = mapped_column(String(60))
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._base import PublicRecord, UTCDateTime, utcnow
 
 
+_OPEN = "status IN ('created', 'requires_action')"
+
+
 class Payment(PublicRecord, db.Model):
     __tablename__ = "payments"
+    # At most one attempt per order that may still succeed (payments/charges.py keeps to
+    # it under the order's lock; this makes a slip an error instead of a second charge).
+    __table_args__ = (
+        Index("uq_payments_open_per_order", "order_id", unique=True,
+              sqlite_where=db.text(_OPEN), postgresql_where=db.text(_OPEN)),
+    )
 
     public_id_prefix = "pay"
 
@@ -31,6 +40,10 @@ class Payment(PublicRecord, db.Model):
     card_exp_month: Mapped[int | None] = mapped_column(Integer)
     card_exp_year: Mapped[int | None] = mapped_column(Integer)
     failure_code: Mapped[str | None] = mapped_column(String(60))
+    # Set before a provider call that may charge (the recovery point), cleared when it
+    # returns: until then the call may be in flight, so nobody else drives this payment;
+    # a crash leaves it to expire, and recovery takes over.
+    provider_call_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )

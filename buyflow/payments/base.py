@@ -9,11 +9,12 @@ Every call that can move money takes an idempotency key derived from our own row
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..money import Money
-from .states import Action
+from .states import Action, RefundAction
 
 
 class PaymentError(Exception):
@@ -79,9 +80,25 @@ class ChargeOutcome:
 
 
 @dataclass(frozen=True)
+class ChargeRecord:
+    """A charge as the provider lists it, for reconciliation."""
+
+    outcome: ChargeOutcome
+    payment_public_id: str | None  # ours, from the charge's metadata; None if not ours
+    amount: Money
+
+
+@dataclass(frozen=True)
 class RefundOutcome:
+    """Where a refund stands at the provider, as an action for the refund transition
+    table (None while the provider still processes it)."""
+
     reference: str
-    completed: bool  # False while the provider still processes it
+    action: RefundAction | None
+    payment_ref: str | None = None
+    refund_public_id: str | None = None  # ours, from the refund's metadata
+    amount: int | None = None
+    failure_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,14 @@ class ProviderEvent:
     payment_ref: str | None
     payment_public_id: str | None
     failure_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderRefundEvent:
+    """A verified webhook event about refunds of a charge: each refund as it stands."""
+
+    event_id: str
+    refunds: tuple[RefundOutcome, ...]
 
 
 class PaymentProvider(ABC):
@@ -107,9 +132,10 @@ class PaymentProvider(ABC):
         ``connect_src``, ``frame_src``). No secrets."""
 
     @abstractmethod
-    def ensure_customer(self, email: str, customer_ref: str | None) -> str:
+    def ensure_customer(self, email: str, customer_ref: str | None,
+                        idempotency_key: str | None = None) -> str:
         """Return the provider's customer reference for ``email``, creating one if
-        ``customer_ref`` is None. Moves no money."""
+        ``customer_ref`` is None (once per ``idempotency_key``). Moves no money."""
 
     @abstractmethod
     def update_customer_email(self, customer_ref: str, email: str) -> None:
@@ -159,12 +185,40 @@ class PaymentProvider(ABC):
         Returns the charge's outcome after the attempt (it may have ended otherwise)."""
 
     @abstractmethod
-    def refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
-        """Give ``amount`` of charge ``payment_ref`` back to the buyer. The caller has
-        checked the amount is still refundable (providers may not). PaymentError
-        ("refund_failed" or "provider_unavailable") when it did not happen."""
+    def find_charge(self, customer_ref: str, payment_public_id: str,
+                    created_after: datetime) -> ChargeOutcome | None:
+        """The charge made for our payment ``payment_public_id`` (its metadata), looked up
+        among the customer's charges since ``created_after``; None when there is none.
+        Read-only: this is how recovery learns whether a call whose answer was lost
+        acted, without acting."""
 
     @abstractmethod
-    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
-        """Verify a webhook's signature and map it to an action, or None for events we do
+    def list_charges(self, created_after: datetime) -> Iterator[ChargeRecord]:
+        """Every charge made since ``created_after``, ours or not. Read-only."""
+
+    @abstractmethod
+    def refund(self, payment_ref: str, amount: Money, idempotency_key: str,
+               metadata: Mapping[str, str]) -> RefundOutcome:
+        """Give ``amount`` of charge ``payment_ref`` back to the buyer. The caller has
+        checked the amount is still refundable (providers may not). PaymentError
+        "refund_failed" when the provider refused (it did not act), "provider_unavailable"
+        when its answer is unknown (it may have acted: retry with the same key)."""
+
+    @abstractmethod
+    def refund_status(self, refund_ref: str) -> RefundOutcome:
+        """Where a refund stands now. Read-only."""
+
+    @abstractmethod
+    def find_refund(self, payment_ref: str, refund_public_id: str) -> RefundOutcome | None:
+        """The refund of charge ``payment_ref`` made for our refund ``refund_public_id``
+        (its metadata); None when there is none. Read-only."""
+
+    @abstractmethod
+    def list_refunds(self, created_after: datetime) -> Iterator[RefundOutcome]:
+        """Every refund made since ``created_after``, ours or not. Read-only."""
+
+    @abstractmethod
+    def parse_webhook(self, payload: bytes,
+                      headers: Mapping[str, str]) -> ProviderEvent | ProviderRefundEvent | None:
+        """Verify a webhook's signature and map it to actions, or None for events we do
         not act on. Raises WebhookSignatureError for a bad signature. Writes nothing."""

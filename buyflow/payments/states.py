@@ -28,6 +28,29 @@ class PaymentStatus(StrEnum):
     CANCELED = "canceled"
 
 
+# A payment in one of these may still succeed: at most one per order (the money core
+# cancels or settles it before another card is charged).
+OPEN_PAYMENT_STATUSES = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION)
+
+
+class RefundStatus(StrEnum):
+    # The amount is reserved; the provider has not answered yet, or its answer was lost,
+    # or it accepted the refund and still processes it (then the refund has its ref).
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the provider refused it, or it never reached the provider
+
+
+class RefundAction(StrEnum):
+    SUCCEED = "succeed"
+    FAIL = "fail"
+
+
+class RefundKind(StrEnum):
+    ORDER = "order"  # gives back what the order cost, in full or in part
+    OVERPAYMENT = "overpayment"  # gives back a charge the order did not need
+
+
 class OrderStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
@@ -51,6 +74,11 @@ PAYMENT_TRANSITIONS: dict[tuple[str, str], str] = {
     (_P.REQUIRES_ACTION, _A.SUCCEED): _P.SUCCEEDED,
     (_P.REQUIRES_ACTION, _A.FAIL): _P.FAILED,
     (_P.REQUIRES_ACTION, _A.CANCEL): _P.CANCELED,
+    # The provider is the truth about money: a charge given up here (its answer lost, or
+    # cancelled after a lookup found nothing) that succeeds after all is a success. If
+    # the order was paid meanwhile, the second charge is refunded (payments.service).
+    (_P.FAILED, _A.SUCCEED): _P.SUCCEEDED,
+    (_P.CANCELED, _A.SUCCEED): _P.SUCCEEDED,
 }
 
 PAYMENT_IGNORED: set[tuple[str, str]] = {
@@ -73,6 +101,18 @@ ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 ORDER_IGNORED: set[tuple[str, str]] = set()
+
+_R, _RA = RefundStatus, RefundAction
+
+REFUND_TRANSITIONS: dict[tuple[str, str], str] = {
+    (_R.PENDING, _RA.SUCCEED): _R.SUCCEEDED,
+    (_R.PENDING, _RA.FAIL): _R.FAILED,
+}
+
+REFUND_IGNORED: set[tuple[str, str]] = {
+    (_R.SUCCEEDED, _RA.SUCCEED),
+    (_R.FAILED, _RA.FAIL),
+}
 
 
 @dataclass(frozen=True)
@@ -101,3 +141,10 @@ def decide_payment(status: str, action: str) -> Decision:
 def decide_order(status: str, action: str) -> Decision:
     """What ``action`` does to an order in ``status``."""
     return _decide(ORDER_TRANSITIONS, ORDER_IGNORED, status, action)
+
+
+def decide_refund(status: str, action: str) -> Decision:
+    """What ``action`` does to a refund in ``status``. A refund that succeeded and is
+    then reported failed (or the reverse) is invalid: money that moved is not undone by
+    a status change, an operator looks at it (payments.reconcile records it)."""
+    return _decide(REFUND_TRANSITIONS, REFUND_IGNORED, status, action)

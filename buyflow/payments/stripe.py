@@ -8,7 +8,8 @@ in the browser -> we attach the card and create the PaymentIntent with ``confirm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import stripe
@@ -18,15 +19,17 @@ from .base import (
     CardDetails,
     CardSetup,
     ChargeOutcome,
+    ChargeRecord,
     ChargeRequest,
     PaymentError,
     PaymentProvider,
     ProviderEvent,
+    ProviderRefundEvent,
     RefundOutcome,
     SavedCard,
     WebhookSignatureError,
 )
-from .states import Action
+from .states import Action, RefundAction
 
 # Stripe's decline and error codes, folded into the few a buyer can act upon.
 _AUTHENTICATION_CODES = {"payment_intent_authentication_failure", "authentication_required"}
@@ -39,7 +42,13 @@ _EVENT_ACTIONS = {
     "payment_intent.canceled": Action.CANCEL,
 }
 
+# Refund events: Stripe sends refund.* with the refund, charge.refunded with the charge
+# (its refunds listed on older API versions only).
+_REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed",
+                  "charge.refund.updated"}
+
 PAYMENT_METADATA_KEY = "buyflow_payment"
+REFUND_METADATA_KEY = "buyflow_refund"
 
 
 def _origin(url: str) -> str:
@@ -61,14 +70,47 @@ def buyer_code(code: str | None) -> str:
     return "card_declined" if code else "processing_error"
 
 
+def _refund_outcome(refund) -> RefundOutcome:
+    data = refund if isinstance(refund, dict) else refund.to_dict()
+    status = data.get("status")
+    if status == "succeeded":
+        action = RefundAction.SUCCEED
+    elif status in ("failed", "canceled"):
+        action = RefundAction.FAIL
+    else:  # pending, requires_action: the provider has not finished
+        action = None
+    return RefundOutcome(
+        reference=data["id"],
+        action=action,
+        payment_ref=data.get("payment_intent"),
+        refund_public_id=(data.get("metadata") or {}).get(REFUND_METADATA_KEY),
+        amount=data.get("amount"),
+        failure_code=(data.get("failure_reason") or "refund_failed") if action == RefundAction.FAIL
+        else None,
+    )
+
+
+def _metadata(obj) -> dict:
+    return (obj.to_dict().get("metadata") or {}) if obj is not None else {}
+
+
+def _timestamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
     def __init__(self, *, secret_key: str, publishable_key: str, api_base: str | None = None,
-                 js_url: str, webhook_secret: str | None = None, max_network_retries: int = 2):
+                 js_url: str, webhook_secret: str | None = None, max_network_retries: int = 2,
+                 connect_timeout: float = 3, read_timeout: float = 10):
         base_addresses = {"api": api_base} if api_base else None
+        # Every call gives up after the timeouts, and the SDK retries it (connection
+        # errors, 409 and 5xx) with the same idempotency key; the longest call is about
+        # (retries + 1) x (connect + read) plus a few seconds of backoff.
         self.client = stripe.StripeClient(
-            secret_key, base_addresses=base_addresses, max_network_retries=max_network_retries
+            secret_key, base_addresses=base_addresses, max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=(connect_timeout, read_timeout)),
         )
         self.api_base = api_base or "https://api.stripe.com"
         self.publishable_key = publishable_key
@@ -84,6 +126,8 @@ class StripeProvider(PaymentProvider):
             js_url=config["STRIPE_JS_URL"],
             webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
             max_network_retries=config.get("STRIPE_MAX_NETWORK_RETRIES", 2),
+            connect_timeout=config.get("STRIPE_CONNECT_TIMEOUT", 3),
+            read_timeout=config.get("STRIPE_READ_TIMEOUT", 10),
         )
 
     def browser_config(self) -> dict:
@@ -97,10 +141,13 @@ class StripeProvider(PaymentProvider):
             "frame_src": [js_origin, "https://hooks.stripe.com"],
         }
 
-    def ensure_customer(self, email: str, customer_ref: str | None) -> str:
+    def ensure_customer(self, email: str, customer_ref: str | None,
+                        idempotency_key: str | None = None) -> str:
         if customer_ref:
             return customer_ref
-        customer = self._call(self.client.v1.customers.create, params={"email": email})
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        customer = self._call(self.client.v1.customers.create, params={"email": email},
+                              options=options)
         return customer.id
 
     def update_customer_email(self, customer_ref: str, email: str) -> None:
@@ -192,21 +239,70 @@ class StripeProvider(PaymentProvider):
             raise PaymentError("provider_unavailable", str(exc)) from exc
         return self._outcome(intent)
 
-    def refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
+    def find_charge(self, customer_ref: str, payment_public_id: str,
+                    created_after: datetime) -> ChargeOutcome | None:
+        try:
+            intents = self.client.v1.payment_intents.list(params={
+                "customer": customer_ref, "created": {"gte": _timestamp(created_after)},
+                "limit": 100,
+            })
+        except stripe.InvalidRequestError as exc:
+            if _gone(exc):  # the customer was deleted (its account with it): nothing left
+                return None
+            raise PaymentError("provider_unavailable", str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
+        for intent in self._paged(intents):
+            if _metadata(intent).get(PAYMENT_METADATA_KEY) == payment_public_id:
+                return self._outcome(intent)
+        return None
+
+    def list_charges(self, created_after: datetime) -> Iterator[ChargeRecord]:
+        intents = self._call(self.client.v1.payment_intents.list, params={
+            "created": {"gte": _timestamp(created_after)}, "limit": 100,
+        })
+        for intent in self._paged(intents):
+            yield ChargeRecord(
+                outcome=self._outcome(intent),
+                payment_public_id=_metadata(intent).get(PAYMENT_METADATA_KEY),
+                amount=Money(intent.amount, intent.currency.upper()),
+            )
+
+    def refund(self, payment_ref: str, amount: Money, idempotency_key: str,
+               metadata: Mapping[str, str]) -> RefundOutcome:
         try:
             refund = self.client.v1.refunds.create(
-                params={"payment_intent": payment_ref, "amount": amount.amount},
+                params={"payment_intent": payment_ref, "amount": amount.amount,
+                        "metadata": dict(metadata)},
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.InvalidRequestError as exc:
             raise PaymentError("refund_failed", str(exc)) from exc
         except stripe.StripeError as exc:
             raise PaymentError("provider_unavailable", str(exc)) from exc
-        if refund.status not in ("succeeded", "pending"):
-            raise PaymentError("refund_failed", f"refund is {refund.status}")
-        return RefundOutcome(reference=refund.id, completed=refund.status == "succeeded")
+        return _refund_outcome(refund)
 
-    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
+    def refund_status(self, refund_ref: str) -> RefundOutcome:
+        return _refund_outcome(self._call(self.client.v1.refunds.retrieve, refund_ref))
+
+    def find_refund(self, payment_ref: str, refund_public_id: str) -> RefundOutcome | None:
+        refunds = self._call(self.client.v1.refunds.list,
+                             params={"payment_intent": payment_ref, "limit": 100})
+        for refund in self._paged(refunds):
+            outcome = _refund_outcome(refund)
+            if outcome.refund_public_id == refund_public_id:
+                return outcome
+        return None
+
+    def list_refunds(self, created_after: datetime) -> Iterator[RefundOutcome]:
+        refunds = self._call(self.client.v1.refunds.list, params={
+            "created": {"gte": _timestamp(created_after)}, "limit": 100,
+        })
+        for refund in self._paged(refunds):
+            yield _refund_outcome(refund)
+
+    def parse_webhook(self, payload: bytes,
+                      headers: Mapping[str, str]) -> ProviderEvent | ProviderRefundEvent | None:
         if not self.webhook_secret:
             raise WebhookSignatureError("no webhook secret configured")
         try:
@@ -215,6 +311,14 @@ class StripeProvider(PaymentProvider):
             )
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise WebhookSignatureError(str(exc)) from exc
+        if event.type in _REFUND_EVENTS:
+            return ProviderRefundEvent(event.id, (_refund_outcome(event.data.object),))
+        if event.type == "charge.refunded":
+            charge = event.data.object.to_dict()
+            refunds = (charge.get("refunds") or {}).get("data") or []
+            return ProviderRefundEvent(event.id, tuple(
+                _refund_outcome({**r, "payment_intent": r.get("payment_intent")
+                                 or charge.get("payment_intent")}) for r in refunds))
         action = _EVENT_ACTIONS.get(event.type)
         if action is None:
             return None
@@ -245,6 +349,14 @@ class StripeProvider(PaymentProvider):
                                  failure_code=buyer_code(error.get("code")))
         # processing (and anything newer): not final yet; the provider's webhook ends it.
         return ChargeOutcome(None, intent.id)
+
+    @staticmethod
+    def _paged(page) -> Iterator:
+        """Every object of a list answer and of the pages after it (each page a call)."""
+        try:
+            yield from page.auto_paging_iter()
+        except stripe.StripeError as exc:
+            raise PaymentError("provider_unavailable", str(exc)) from exc
 
     @staticmethod
     def _call(method, *args, **kwargs):

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import csrf, db
 from ..models import Payment
 from . import get_provider
-from .base import WebhookSignatureError
+from .base import ProviderRefundEvent, WebhookSignatureError
+from .reconcile import apply_provider_refund
 from .service import apply_payment_action
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,35 @@ def receive(provider_name: str):
                               "message": "The webhook signature does not verify."}), 400
     if event is None:
         return jsonify(received=True, applied=False)
+    if isinstance(event, ProviderRefundEvent):
+        return _receive_refunds(event)
     payment = _payment_for(event)
     if payment is None:
         log.info("%s event %s is about no payment of ours", provider_name, event.event_id)
         return jsonify(received=True, applied=False)
-    if event.payment_ref and not payment.provider_payment_ref:
-        payment.provider_payment_ref = event.payment_ref
     try:
         decision = apply_payment_action(payment, event.action, provider_event_id=event.event_id,
-                                        failure_code=event.failure_code)
+                                        failure_code=event.failure_code,
+                                        payment_ref=event.payment_ref)
         db.session.commit()
     except IntegrityError:  # the same event delivered twice at the same moment
         db.session.rollback()
         return jsonify(received=True, applied=False)
     return jsonify(received=True, applied=decision.changes)
+
+
+def _receive_refunds(event: ProviderRefundEvent):
+    """Apply each refund the event reports (ours, or one made at the provider directly on
+    one of our payments) through the status writer, once per event."""
+    applied = False
+    try:
+        for outcome in event.refunds:
+            # One event may report several refunds: each gets its own event row.
+            decision = apply_provider_refund(
+                outcome, provider_event_id=f"{event.event_id}/{outcome.reference}")
+            applied = applied or bool(decision and decision.changes)
+        db.session.commit()
+    except IntegrityError:  # the same event delivered twice at the same moment
+        db.session.rollback()
+        return jsonify(received=True, applied=False)
+    return jsonify(received=True, applied=applied)

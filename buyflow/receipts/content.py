@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from ..i18n import text_direction
 from ..models import Order
 from ..money import Money, format_money
-from ..payments.states import OrderStatus, PaymentStatus
+from ..payments.states import OrderStatus, PaymentStatus, RefundKind, RefundStatus
 
 # Only an order that was paid has a receipt; refunds since then appear on it.
 RECEIPTED = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
@@ -81,7 +81,9 @@ def build_receipt(order: Order, locale: str) -> Receipt:
         return format_money(Money(amount, order.currency), locale)
 
     with force_locale(locale):
-        refunds = [r for r in order.refunds if r.status == "succeeded"]
+        # What the order cost given back; a second charge given back is not in its sums.
+        refunds = [r for r in order.refunds
+                   if r.status == RefundStatus.SUCCEEDED and r.kind == RefundKind.ORDER]
         refunded = sum(r.amount for r in refunds)
         return Receipt(
             locale=locale,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..models import Order, Refund
+from ..payments.balance import refunded_amount
 from .results import sign_result
 
 
@@ -26,6 +27,7 @@ def refund_payload(refund: Refund) -> dict:
         "amount": refund.amount,
         "currency": refund.currency,
         "reason": refund.reason,
+        "kind": refund.kind,
         "status": refund.status,
         "created_at": refund.created_at.isoformat(),
     }
@@ -45,7 +47,7 @@ def order_payload(order: Order) -> dict:
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "reference": order.seller_reference,
         "passthrough": order.passthrough,
-        "refunded_amount": sum(r.amount for r in order.refunds if r.status == "succeeded"),
+        "refunded_amount": refunded_amount(order),
         "refunds": [refund_payload(r) for r in order.refunds],
     }
 

@@ -23,15 +23,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 REQUEST_SALT = "buyflow.request.v1"
 _FIELDS = {"items", "currency", "email", "reference", "passthrough"}
 _ITEM_FIELDS = {"name", "amount", "quantity", "product"}
 MAX_ITEMS = 50
 MAX_PASSTHROUGH_BYTES = 2048
+MAX_PASSTHROUGH_DEPTH = 16
+# What no stored text may hold: NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8
+# for them); one-line fields (names, ids, the email) hold no control character either.
+_NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class PurchaseRequestError(Exception):
@@ -62,7 +68,7 @@ def verify_purchase_request(token: str, signing_secrets: Sequence[str] | str,
         request = _serializer(signing_secrets).loads(token, max_age=max_age)
     except SignatureExpired:
         raise PurchaseRequestError("request_expired", "the purchase request has expired")
-    except (BadSignature, TypeError, ValueError):
+    except (BadData, TypeError, ValueError):  # BadData: also a signed payload not JSON
         raise PurchaseRequestError("request_invalid", "the purchase request's signature "
                                    "does not verify") from None
     return check_purchase_request(request)
@@ -76,6 +82,30 @@ def _positive_int(value, name: str, maximum: int) -> int:
     if type(value) is not int or not 0 < value <= maximum:
         _fail(f"{name} must be an integer from 1 to {maximum}")
     return value
+
+
+def _one_line(value: object, maximum: int) -> bool:
+    """Whether ``value`` is a string of at most ``maximum`` characters fit for one line."""
+    return isinstance(value, str) and len(value) <= maximum and not _NOT_ONE_LINE.search(value)
+
+
+def _storable_json(value: object, max_depth: int) -> bool:
+    """Whether ``value`` nests at most ``max_depth`` levels and none of its strings or
+    keys holds NUL or a lone surrogate (walked with a stack, never recursing)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > max_depth:
+            return False
+        if isinstance(item, dict):
+            if any(_NOT_STORABLE.search(key) for key in item):
+                return False
+            stack.extend((inner, depth + 1) for inner in item.values())
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str) and _NOT_STORABLE.search(item):
+            return False
+    return True
 
 
 def check_purchase_request(request: object) -> dict:
@@ -98,10 +128,11 @@ def check_purchase_request(request: object) -> dict:
         if unknown := sorted(set(item) - _ITEM_FIELDS):
             _fail(f"unknown item field(s): {', '.join(unknown)}")
         name = item.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            _fail("each item needs a name of 1 to 200 characters")
+        if not _one_line(name, 200) or not name.strip():
+            _fail("each item needs a name of 1 to 200 characters, without control "
+                  "characters")
         product = item.get("product")
-        if product is not None and not isinstance(product, str):
+        if product is not None and not _one_line(product, 40):
             _fail("an item's product is a product id")
         checked.append({
             "name": name.strip(),
@@ -110,16 +141,18 @@ def check_purchase_request(request: object) -> dict:
             "product": product,
         })
     email = request.get("email")
-    if email is not None and (not isinstance(email, str) or len(email) > 320):
-        _fail("email must be a string")
+    if email is not None and not _one_line(email, 320):
+        _fail("email must be a string of at most 320 characters")
     reference = request.get("reference")
-    if reference is not None and (not isinstance(reference, str) or not 1 <= len(reference)
-                                  <= 100):
-        _fail("reference must be a string of 1 to 100 characters")
+    if reference is not None and (not _one_line(reference, 100) or not reference):
+        _fail("reference must be a string of 1 to 100 characters, without control "
+              "characters")
     passthrough = request.get("passthrough")
     if passthrough is not None and (
             not isinstance(passthrough, dict)
+            or not _storable_json(passthrough, MAX_PASSTHROUGH_DEPTH)
             or len(json.dumps(passthrough).encode()) > MAX_PASSTHROUGH_BYTES):
-        _fail(f"passthrough must be a JSON object of at most {MAX_PASSTHROUGH_BYTES} bytes")
+        _fail(f"passthrough must be a JSON object of at most {MAX_PASSTHROUGH_BYTES} bytes "
+              f"and {MAX_PASSTHROUGH_DEPTH} levels, without NUL or lone surrogates")
     return {"items": checked, "currency": currency.upper(), "email": email,
             "reference": reference, "passthrough": passthrough}

@@ -23,7 +23,7 @@ import hashlib
 import time
 from collections.abc import Sequence
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 RESULT_SALT = "buyflow.result.v1"
 
@@ -63,7 +63,7 @@ def verify_result(token: str, signing_secrets: Sequence[str] | str, max_age: int
         payload = _serializer(signing_secrets).loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise ExpiredResultToken("the result token has expired") from exc
-    except (BadSignature, TypeError, ValueError) as exc:
+    except (BadData, TypeError, ValueError) as exc:  # BadData: also a signed payload not JSON
         raise InvalidResultToken("the result token is not valid") from exc
     if not isinstance(payload, dict):
         raise InvalidResultToken("the result token is not valid")

@@ -56,11 +56,3 @@ def client(app, openapi):
         yield app.test_client()
     finally:
         app.test_client_class = None
-
-
-@pytest.fixture
-def paid_order(product, buy):
-    """The public id of a paid 14.50 EUR order of the Northwind seller."""
-    answer = buy(product.seller, product)
-    assert answer.json["status"] == "paid"
-    return answer.json["order"]

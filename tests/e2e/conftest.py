@@ -45,15 +45,23 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def service_url(app, localstripe_url):
+def service_url(app):
     server = LiveServer(app)
-    url = f"http://127.0.0.1:{server.port}"
-    # localstripe delivers Stripe-signed webhooks to the service, as Stripe would.
-    requests.post(f"{localstripe_url}/_config/webhooks/buyflow",
-                  data={"url": f"{url}/webhooks/stripe", "secret": STRIPE_WEBHOOK_SECRET},
-                  timeout=10).raise_for_status()
-    yield url
+    yield f"http://127.0.0.1:{server.port}"
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def provider_webhooks(service_url, localstripe_url):
+    """localstripe delivers Stripe-signed webhooks to the live service during each browser
+    test, as Stripe would; only then: other tests decide when a provider's answer arrives."""
+    register = f"{localstripe_url}/_config/webhooks/buyflow"
+    hook = {"url": f"{service_url}/webhooks/stripe", "secret": STRIPE_WEBHOOK_SECRET}
+    requests.post(register, json=hook, timeout=10).raise_for_status()
+    yield
+    # Registrations cannot be deleted: leave this one listening to nothing.
+    requests.post(register, json={**hook, "events": ["buyflow.none"]},
+                  timeout=10).raise_for_status()
 
 
 @pytest.fixture(scope="session")

@@ -324,3 +324,38 @@ def test_a_seller_fixed_email_is_the_one_that_gets_the_code(client, seller, mail
                          json={"flow": data["flow"], "email": "mallory@example.com"})
     assert answer.status_code == 200 and ANN in answer.json["message"]
     assert [m["To"] for m in mailbox.messages[before:]] == [ANN]
+
+
+def test_a_saved_card_charge_whose_answer_was_lost_is_resumed_by_its_attempt(
+        client, product, open_flow, buy_and_save, unlock, faulty_provider, provider_book):
+    from buyflow.dev.fault_proxy import PASS, RESET_AFTER, moves_money
+
+    buy_and_save(product)
+    data = open_flow(product.seller, product)
+    cards = unlock(data)
+    faulty_provider.set_rule(
+        lambda method, path, body: RESET_AFTER if moves_money(method, path, body) else PASS)
+    lost = pay_saved(client, data, cards["card_token"], cards["cards"][0]["id"])
+    assert lost.status_code == 503
+    faulty_provider.clear()
+
+    again = pay_saved(client, data, cards["card_token"], cards["cards"][0]["id"])
+
+    assert again.json["status"] == "paid"
+    assert len(provider_book.intents(again.json["order"])) == 1
+
+
+def test_two_presses_of_pay_with_a_saved_card_at_once_charge_once(
+        app, product, open_flow, buy_and_save, unlock, provider_book):
+    from tests.conftest import at_once
+
+    buy_and_save(product)
+    data = open_flow(product.seller, product)
+    cards = unlock(data)
+    answers = at_once(lambda attempt: pay_saved(app.test_client(), data, cards["card_token"],
+                                                cards["cards"][0]["id"], attempt),
+                      ["b" * 32, "c" * 32])
+
+    assert all(a.status_code < 500 for a in answers)
+    order_id = next(a.json["order"] for a in answers if a.json.get("status") == "paid")
+    assert len(provider_book.succeeded(order_id)) == 1

@@ -220,3 +220,31 @@ def test_switching_language_posts_back_the_flow_and_the_email(client, product):
     assert 'value="ann@example.com"' in response.text
     assert page_data(response.text)["locale"] == "ja"
     assert db.session.scalar(db.select(Order)) is None  # nothing written
+
+
+def test_first_checkouts_of_a_new_email_at_once_make_one_buyer_and_one_customer(
+        app, product, open_flow):
+    from buyflow.models import Buyer
+    from tests.conftest import at_once
+
+    flows = [open_flow(product.seller, product)["flow"] for _ in range(4)]
+    answers = at_once(lambda flow: app.test_client().post(
+        "/flow/api/checkout", json={"flow": flow, "email": "new@example.com"}), flows)
+
+    assert [a.status_code for a in answers] == [200] * 4
+    buyers = db.session.scalars(db.select(Buyer)).all()
+    assert len(buyers) == 1 and buyers[0].provider_customer_ref
+    orders = db.session.scalars(db.select(Order)).all()
+    assert len(orders) == 4 and {o.buyer_id for o in orders} == {buyers[0].id}
+
+
+def test_one_flow_checked_out_many_times_at_once_makes_one_order(app, product, open_flow):
+    from tests.conftest import at_once
+
+    flow = open_flow(product.seller, product)["flow"]
+    answers = at_once(lambda _: app.test_client().post(
+        "/flow/api/checkout", json={"flow": flow, "email": "ann@example.com"}), range(6))
+
+    assert [a.status_code for a in answers] == [200] * 6
+    assert len({a.json["order"] for a in answers}) == 1
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 1

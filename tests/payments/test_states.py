@@ -7,6 +7,7 @@ from buyflow.payments.states import (
     PaymentStatus,
     decide_order,
     decide_payment,
+    decide_refund,
 )
 
 
@@ -32,12 +33,31 @@ def test_duplicates_are_ignored_and_change_nothing(status, action):
 
 
 @pytest.mark.parametrize("status, action", [
-    ("succeeded", "fail"), ("succeeded", "cancel"), ("failed", "succeed"),
-    ("canceled", "succeed"), ("succeeded", "require_action"),
+    ("succeeded", "fail"), ("succeeded", "cancel"), ("succeeded", "require_action"),
+    ("canceled", "require_action"),
 ])
 def test_impossible_actions_are_invalid(status, action):
     decision = decide_payment(status, action)
     assert decision.kind == "invalid" and decision.to_status == status
+
+
+@pytest.mark.parametrize("status", ["failed", "canceled"])
+def test_a_charge_given_up_here_that_succeeds_at_the_provider_is_a_success(status):
+    # The provider is the truth about money: an answer lost, then the charge found.
+    assert decide_payment(status, "succeed").to_status == "succeeded"
+
+
+@pytest.mark.parametrize("status, action, kind, to_status", [
+    ("pending", "succeed", "valid", "succeeded"),
+    ("pending", "fail", "valid", "failed"),
+    ("succeeded", "succeed", "ignored", "succeeded"),
+    ("failed", "fail", "ignored", "failed"),
+    ("succeeded", "fail", "invalid", "succeeded"),
+    ("failed", "succeed", "invalid", "failed"),
+])
+def test_refund_transitions(status, action, kind, to_status):
+    decision = decide_refund(status, action)
+    assert (decision.kind, decision.to_status) == (kind, to_status)
 
 
 def test_every_status_and_action_has_exactly_one_kind():

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import pytest
 import stripe
@@ -28,15 +29,21 @@ def customer(provider):
 @pytest.fixture
 def saved_card(provider, customer, confirm_card_setup):
     def save(number):
-        setup = provider.start_card_setup(customer, "setup-key", {"buyflow_order": "ord_1"})
+        setup = provider.start_card_setup(customer, new_key(), {"buyflow_order": "ord_1"})
         assert confirm_card_setup(setup.client_secret, number) == "succeeded"
         return provider.finish_card_setup(setup.reference, customer)
     return save
 
 
-def charge(provider, customer, card, key="buyflow-payment-pay_1"):
+def new_key() -> str:
+    """An idempotency key of its own (the provider keeps keys across tests, as Stripe)."""
+    return f"test-{uuid.uuid4().hex}"
+
+
+def charge(provider, customer, card, key=None):
     return provider.charge(ChargeRequest(amount=Money(1450, "EUR"), customer_ref=customer,
-                                         method_ref=card.method_ref, idempotency_key=key,
+                                         method_ref=card.method_ref,
+                                         idempotency_key=key or new_key(),
                                          metadata={"buyflow_payment": "pay_1"}))
 
 
@@ -52,7 +59,7 @@ def test_card_setup_keeps_only_brand_last4_and_expiry(saved_card):
 
 
 def test_unconfirmed_setup_is_refused(provider, customer):
-    setup = provider.start_card_setup(customer, "setup-key", {})
+    setup = provider.start_card_setup(customer, new_key(), {})
     with pytest.raises(PaymentError) as caught:
         provider.finish_card_setup(setup.reference, customer)
     assert caught.value.code == "setup_incomplete"
@@ -60,7 +67,7 @@ def test_unconfirmed_setup_is_refused(provider, customer):
 
 def test_setup_of_another_customer_is_refused(provider, customer, confirm_card_setup):
     other = provider.ensure_customer("bob@example.com", None)
-    setup = provider.start_card_setup(other, "setup-key", {})
+    setup = provider.start_card_setup(other, new_key(), {})
     confirm_card_setup(setup.client_secret)
     with pytest.raises(PaymentError) as caught:
         provider.finish_card_setup(setup.reference, customer)

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from buyflow.extensions import db
-from buyflow.models import PaymentEvent
+from buyflow.models import PaymentEvent, Refund, RefundEvent
 from tests.payments.test_stripe import signed
 
 
@@ -66,3 +66,72 @@ def test_events_about_unknown_payments_are_acknowledged(client, app_context):
 
 def test_unknown_provider_is_404(client, app_context):
     assert client.post("/webhooks/paypal", data=b"{}").status_code == 404
+
+
+def refund_event(event_type, refund_object, event_id="evt_r1"):
+    return json.dumps({
+        "id": event_id, "object": "event", "type": event_type, "created": int(time.time()),
+        "data": {"object": refund_object},
+    }).encode()
+
+
+@pytest.fixture
+def paid_payment(make_payment):
+    payment = make_payment(status="succeeded", provider_payment_ref="pi_42")
+    payment.order.status = "paid"
+    db.session.commit()
+    return payment
+
+
+def test_a_refund_event_settles_our_pending_refund_once(client, paid_payment):
+    # Reserved and sent, its answer lost: the provider's event says how it ended.
+    refund = Refund(order=paid_payment.order, payment=paid_payment, amount=450,
+                    currency="EUR")
+    db.session.add(refund)
+    db.session.commit()
+    payload = refund_event("refund.updated", {
+        "id": "re_1", "object": "refund", "status": "succeeded", "amount": 450,
+        "payment_intent": "pi_42", "metadata": {"buyflow_refund": refund.public_id}})
+
+    first = post(client, payload, signed(payload))
+    replay = post(client, payload, signed(payload))
+
+    assert first.json["applied"] is True and replay.json["applied"] is False
+    db.session.expire_all()
+    assert (refund.status, refund.provider_refund_ref) == ("succeeded", "re_1")
+    assert refund.order.status == "partially_refunded"
+    assert db.session.scalar(db.select(db.func.count(RefundEvent.id))) == 1
+
+
+def test_a_refund_made_at_the_provider_is_recorded_from_its_event(client, paid_payment):
+    payload = refund_event("charge.refunded", {
+        "id": "ch_1", "object": "charge", "payment_intent": "pi_42",
+        "refunds": {"object": "list", "data": [
+            {"id": "re_dashboard", "object": "refund", "status": "succeeded",
+             "amount": 1450, "metadata": {}}]}})
+
+    assert post(client, payload, signed(payload)).json["applied"] is True
+
+    db.session.expire_all()
+    order = paid_payment.order
+    assert [(r.provider_refund_ref, r.amount, r.status) for r in order.refunds] == [
+        ("re_dashboard", 1450, "succeeded")]
+    assert order.status == "refunded"
+
+
+def test_a_failed_refund_event_frees_the_reserved_amount(client, paid_payment):
+    refund = Refund(order=paid_payment.order, payment=paid_payment, amount=1450,
+                    currency="EUR", provider_refund_ref="re_2")
+    db.session.add(refund)
+    db.session.commit()
+    payload = refund_event("refund.failed", {
+        "id": "re_2", "object": "refund", "status": "failed", "amount": 1450,
+        "payment_intent": "pi_42", "failure_reason": "expired_or_canceled_card",
+        "metadata": {}})
+
+    post(client, payload, signed(payload))
+
+    db.session.expire_all()
+    assert (refund.status, refund.failure_code) == ("failed", "expired_or_canceled_card")
+    from buyflow.payments.balance import refundable_amount
+    assert refundable_amount(refund.order) == 1450

@@ -55,6 +55,13 @@ def test_an_old_request_has_expired(monkeypatch):
     ({"currency": "euro"}, "currency"),
     ({"passthrough": "text"}, "passthrough"),
     ({"passthrough": {"big": "x" * 3000}}, "passthrough"),
+    ({"passthrough": {"text": "a\x00b"}}, "passthrough"),
+    ({"passthrough": {"a": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}}, "passthrough"),
+    ({"items": [{"name": "Annual\x00plan", "amount": 100}]}, "name"),
+    ({"items": [{"name": "Annual \ud800", "amount": 100}]}, "name"),
+    ({"items": [{"name": "x", "amount": 100, "product": "prod_\x00"}]}, "product"),
+    ({"reference": "inv\n1"}, "reference"),
+    ({"email": "ann\x00@example.com"}, "email"),
     ({"price": 5}, "unknown field"),
 ])
 def test_malformed_requests_are_refused_with_the_reason(change, message):

@@ -1,0 +1,204 @@
+"""Charging a card for an order, at most once per order, exactly once per attempt.
+
+A charge is a money path of atomic phases, each its own transaction under the order's
+lock (``locks.locked``), with the provider called between them:
+
+1. ``open_attempt``: the order must still be unpaid and have no other attempt that may
+   succeed (``OPEN_PAYMENT_STATUSES``; a unique index backs this). One that is under way
+   answers ChargeInProgress; one that was left behind (its answer lost, its process
+   gone, its buyer away at the bank's page) is settled first — read at the provider and
+   cancelled there if it could still succeed. Then the payment row is written with the
+   lease on its provider call (``provider_call_until``) and committed: the recovery point.
+2. The charge, sent with the idempotency key derived from the payment's row.
+3. Its answer, recorded through the status writer, and the lease released.
+
+``resume_charge`` drives an attempt that exists (the same card entry submitted again,
+the page asking after it, recovery): it reads the charge's status when the provider has
+it, and otherwise re-sends the charge under the same key, once the lease is over — the
+provider answers the first charge's outcome if it made one, so nothing is charged
+twice. Should a second charge ever succeed anyway, the status writer refunds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..extensions import db
+from ..locks import locked
+from ..models import Order, Payment
+from . import get_provider
+from .base import ChargeOutcome, ChargeRequest, PaymentError, SavedCard
+from .refunds import in_flight, lease_end
+from .service import apply_payment_action, record_charge_outcome
+from .states import OPEN_PAYMENT_STATUSES, Action, OrderStatus
+from .stripe import PAYMENT_METADATA_KEY
+
+# How far before a payment's row the provider's charge may have been created (clocks).
+_LOOKUP_MARGIN = timedelta(minutes=10)
+
+
+class ChargeInProgress(Exception):
+    """Another attempt to pay this order is under way: nothing was charged now."""
+
+
+class OrderNotPayable(Exception):
+    """The order is paid (or no longer pending): nothing was charged."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A payment attempt and, when the buyer must authenticate, the secret for it."""
+
+    payment: Payment
+    client_secret: str | None = None
+
+
+def open_attempt(order: Order, entry_ref: str, card: SavedCard) -> tuple[Payment, bool]:
+    """Phase 1: the payment for card entry ``entry_ref`` of ``order``, and whether this
+    call created it (then it holds the lease on the charge: call ``charge``). An attempt
+    with that entry already made is returned as it is (resume it). Commits.
+    OrderNotPayable, ChargeInProgress, or PaymentError from settling a left-behind attempt."""
+    for _ in range(3):
+        order = locked(Order, order.id)
+        existing = _payment_for_entry(entry_ref)
+        if existing is not None:
+            db.session.commit()
+            return existing, False
+        if order.status != OrderStatus.PENDING:
+            db.session.commit()
+            raise OrderNotPayable(order.status)
+        others = [p for p in order.payments if p.status in OPEN_PAYMENT_STATUSES]
+        if not others:
+            payment = Payment(
+                order=order, provider=get_provider().name, amount=order.amount,
+                currency=order.currency, provider_setup_ref=entry_ref,
+                provider_method_ref=card.method_ref, card_brand=card.card.brand,
+                card_last4=card.card.last4, card_exp_month=card.card.exp_month,
+                card_exp_year=card.card.exp_year, provider_call_until=lease_end(),
+            )
+            db.session.add(payment)
+            db.session.commit()
+            return payment, True
+        db.session.commit()
+        for other in others:
+            settle_attempt(other)
+    raise ChargeInProgress()
+
+
+def charge(payment: Payment) -> Attempt:
+    """Phases 2 and 3 for an attempt whose lease this caller holds: charge, record,
+    release. Commits. PaymentError when the provider cannot be reached: the attempt stays
+    open, its outcome unknown, for ``resume_charge`` or recovery."""
+    order = payment.order
+    request = ChargeRequest(
+        amount=order.total,
+        customer_ref=order.buyer.provider_customer_ref,
+        method_ref=payment.provider_method_ref,
+        idempotency_key=payment.idempotency_key,
+        metadata={PAYMENT_METADATA_KEY: payment.public_id, "buyflow_order": order.public_id},
+    )
+    payment_id = payment.id
+    try:
+        outcome = get_provider().charge(request)
+    except PaymentError:
+        _release(payment_id)
+        raise
+    return _settle(payment_id, outcome)
+
+
+def resume_charge(payment: Payment) -> Attempt:
+    """Drive an existing attempt one step further (see the module docstring). Commits.
+    An attempt under way, or already ended, is returned as it stands."""
+    payment_id = payment.id
+    if _claim(payment_id) != _CLAIMED:
+        return Attempt(db.session.get(Payment, payment_id))
+    payment = db.session.get(Payment, payment_id)
+    if not payment.provider_payment_ref:
+        return charge(payment)
+    try:
+        outcome = get_provider().charge_status(payment.provider_payment_ref)
+    except PaymentError:
+        _release(payment_id)
+        raise
+    return _settle(payment_id, outcome)
+
+
+def settle_attempt(payment: Payment) -> None:
+    """Make sure ``payment``, an open attempt nobody is driving, can no longer succeed
+    unseen: read it at the provider (looked up by our id when its answer was lost), record
+    what it says, and cancel it there while it still waits for the buyer. Found nowhere,
+    it never reached the provider and is cancelled here. Holds the attempt's lease
+    meanwhile, so nobody drives it at the same time. Commits. ChargeInProgress while
+    another call about it may be under way, or the provider still processes it."""
+    payment_id = payment.id
+    claim = _claim(payment_id)
+    if claim == _BUSY:
+        raise ChargeInProgress()
+    if claim == _ENDED:
+        return
+    payment = db.session.get(Payment, payment_id)
+    provider = get_provider()
+    try:
+        if payment.provider_payment_ref:
+            outcome = provider.charge_status(payment.provider_payment_ref)
+        else:
+            outcome = provider.find_charge(payment.order.buyer.provider_customer_ref,
+                                           payment.public_id,
+                                           payment.created_at - _LOOKUP_MARGIN)
+        if outcome is not None and outcome.action == Action.REQUIRE_ACTION:
+            outcome = provider.cancel_charge(outcome.payment_ref)
+    except PaymentError:
+        _release(payment_id)
+        raise
+    locked(Order, payment.order_id)
+    payment = locked(Payment, payment_id)
+    payment.provider_call_until = None
+    if outcome is None:
+        apply_payment_action(payment, Action.CANCEL, failure_code="not_at_provider",
+                             detail={"reason": "its charge never reached the provider"})
+    else:
+        record_charge_outcome(payment, outcome)
+    db.session.commit()
+    if payment.status in OPEN_PAYMENT_STATUSES:  # still processing at the provider
+        raise ChargeInProgress()
+
+
+_CLAIMED, _ENDED, _BUSY = "claimed", "ended", "busy"
+
+
+def _claim(payment_id: int) -> str:
+    """Take the lease on an open attempt's provider calls and commit it ("claimed"), or
+    say why not: the attempt ended ("ended"), another call holds the lease ("busy")."""
+    locked(Order, db.session.get(Payment, payment_id).order_id)
+    payment = locked(Payment, payment_id)
+    if payment.status not in OPEN_PAYMENT_STATUSES:
+        state = _ENDED
+    elif in_flight(payment):
+        state = _BUSY
+    else:
+        payment.provider_call_until = lease_end()
+        state = _CLAIMED
+    db.session.commit()
+    return state
+
+
+def _payment_for_entry(entry_ref: str) -> Payment | None:
+    return db.session.scalar(db.select(Payment).filter_by(provider_setup_ref=entry_ref))
+
+
+def _release(payment_id: int) -> None:
+    locked(Order, db.session.get(Payment, payment_id).order_id)
+    payment = locked(Payment, payment_id)
+    payment.provider_call_until = None
+    db.session.commit()
+
+
+def _settle(payment_id: int, outcome: ChargeOutcome) -> Attempt:
+    payment = db.session.get(Payment, payment_id)
+    locked(Order, payment.order_id)
+    payment = locked(Payment, payment_id)
+    payment.provider_call_until = None
+    record_charge_outcome(payment, outcome)
+    db.session.commit()
+    return Attempt(payment, outcome.client_secret)

@@ -1,0 +1,211 @@
+"""The service and the task worker killed (SIGKILL) at each recovery point of a money
+path — its provider call held at the FaultProxy, before the provider acted or after it
+acted with its answer not yet back — then restarted or reconciled: nothing lost, nothing
+doubled.
+
+The service and the worker run as real processes on the suite's database (and queue),
+started the way production starts them; the test's own app opens the flows, reads the
+rows and reconciles.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+
+from buyflow.dev.fault_proxy import RESET_AFTER, RESET_BEFORE, FaultProxy
+from buyflow.extensions import db
+from buyflow.models import Order, Refund
+from buyflow.payments.reconcile import reconcile
+from buyflow.tasks import get_tasks
+from tests.api.conftest import AUTH
+from tests.conftest import free_port, wait_for_port
+
+SERVICE = """
+import sys
+from buyflow import create_app
+create_app(instance_path=sys.argv[1]).run(host="127.0.0.1", port=int(sys.argv[2]),
+                                          threaded=True, use_reloader=False)
+"""
+WORKER = """
+import sys
+from buyflow import create_app
+app = create_app(instance_path=sys.argv[1])
+app.extensions["buyflow.tasks"].huey.create_consumer(workers=1, periodic=False).run()
+"""
+
+
+class Processes:
+    """Starts the service and the worker as the suite's app is configured, their provider
+    behind ``proxy``; kills them all at the end."""
+
+    def __init__(self, app, proxy: FaultProxy, database_url: str):
+        self.app, self.proxy, self.database_url = app, proxy, database_url
+        self.running: list[subprocess.Popen] = []
+
+    def _env(self) -> dict:
+        config = self.app.config
+        return {**os.environ,
+                "BUYFLOW_SECRET_KEY": config["SECRET_KEY"],
+                "BUYFLOW_DATABASE_URL": self.database_url,
+                "BUYFLOW_STRIPE_SECRET_KEY": "sk_test_suite",
+                "BUYFLOW_STRIPE_PUBLISHABLE_KEY": "pk_test_suite",
+                "BUYFLOW_STRIPE_API_BASE": self.proxy.url,
+                "BUYFLOW_STRIPE_JS_URL": config["STRIPE_JS_URL"],
+                "BUYFLOW_STRIPE_MAX_NETWORK_RETRIES": "0",
+                "BUYFLOW_MONEY_CALL_LEASE_SECONDS": "1",
+                "BUYFLOW_IDEMPOTENCY_LEASE_SECONDS": "1",
+                "BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+                "BUYFLOW_MAIL_BACKEND": "locmem"}
+
+    def _start(self, code: str, *args: str) -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-c", code, self.app.instance_path, *args],
+                                   env=self._env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        self.running.append(process)
+        return process
+
+    def service(self) -> str:
+        """A service process; its base URL."""
+        port = free_port()
+        self._start(SERVICE, str(port))
+        wait_for_port(port)
+        return f"http://127.0.0.1:{port}"
+
+    def worker(self) -> subprocess.Popen:
+        return self._start(WORKER)
+
+    def kill_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+
+
+@pytest.fixture
+def processes(app, localstripe_url, database_url, short_leases):
+    with FaultProxy(localstripe_url) as proxy:
+        started = Processes(app, proxy, database_url)
+        try:
+            yield started
+        finally:
+            started.kill_all()
+
+
+def killed_at(processes: Processes, when: str, send) -> None:
+    """Run ``send`` (a request to a service process) in a thread; when its provider call
+    reaches the proxy (``when``: before forwarding it, or after the provider acted), kill
+    every process, then let the held call end as a dead process's would."""
+    hold = processes.proxy.hold(when)
+    thread = threading.Thread(target=lambda: _ignoring_connection_errors(send))
+    thread.start()
+    assert hold.reached.wait(20), "the provider call never came"
+    processes.kill_all()
+    hold.release(RESET_BEFORE if when == "before" else RESET_AFTER)
+    thread.join(20)
+
+
+def _ignoring_connection_errors(send) -> None:
+    try:
+        send()
+    except requests.RequestException:
+        pass  # the process answering it was killed
+
+
+def the_order() -> Order:
+    db.session.expire_all()
+    return db.session.scalar(db.select(Order))
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("recovered_by", ["the buyer's retry", "reconciliation"])
+def test_a_service_killed_while_charging(processes, product, card_entry, provider_book,
+                                         short_leases, when, recovered_by):
+    flow, setup = card_entry(product.seller, product)
+    service = processes.service()
+    killed_at(processes, when, lambda: requests.post(
+        f"{service}/flow/api/pay", json={"flow": flow, "setup": setup}, timeout=30))
+    short_leases()
+
+    if recovered_by == "the buyer's retry":
+        restarted = processes.service()
+        answer = requests.post(f"{restarted}/flow/api/pay",
+                               json={"flow": flow, "setup": setup}, timeout=30)
+        assert answer.json()["status"] == "paid"
+    else:
+        reconcile()
+
+    order = the_order()
+    charged = provider_book.succeeded(order.public_id)
+    assert len(charged) <= 1
+    if recovered_by == "reconciliation" and when == "before":  # it never reached the provider
+        assert (order.status, charged) == ("pending", [])
+        assert order.payments[0].status == "canceled"
+    else:
+        assert order.status == "paid" and len(charged) == 1
+    assert order.payments[-1].provider_call_until is None
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("recovered_by", ["the seller's retry", "reconciliation"])
+def test_a_service_killed_while_refunding(processes, paid_order, provider_book, short_leases,
+                                          when, recovered_by):
+    service = processes.service()
+    key = {"Idempotency-Key": "crash-1"} if recovered_by == "the seller's retry" else {}
+    killed_at(processes, when, lambda: requests.post(
+        f"{service}/api/v1/orders/{paid_order}/refunds", json={"amount": 700},
+        headers={**AUTH, **key}, timeout=30))
+    short_leases()
+
+    if recovered_by == "the seller's retry":
+        restarted = processes.service()
+        answer = requests.post(f"{restarted}/api/v1/orders/{paid_order}/refunds",
+                               json={"amount": 700}, headers={**AUTH, **key}, timeout=30)
+        assert answer.status_code == 201 and answer.json()["status"] == "succeeded"
+    else:
+        reconcile()
+
+    order = the_order()
+    intent = order.payments[0].provider_payment_ref
+    refunded_there = provider_book.refunded(intent)
+    succeeded = [r.amount for r in order.refunds if r.status == "succeeded"]
+    if recovered_by == "reconciliation" and when == "before":  # released: it never happened
+        assert (refunded_there, succeeded) == (0, [])
+        assert [r.failure_code for r in order.refunds] == ["not_at_provider"]
+    else:
+        assert (refunded_there, succeeded) == (700, [700])
+    assert all(r.status != "pending" for r in order.refunds)
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_worker_killed_while_giving_back_an_overpayment(app, processes, paid_order,
+                                                          provider_book, short_leases, when):
+    order = the_order()
+    payment = order.payments[0]
+    # Reserved by the status writer when a second charge succeeded for a paid order; the
+    # worker gives it back.
+    refund = Refund(order=order, payment=payment, amount=1450, currency="EUR",
+                    kind="overpayment", reason="Charged twice for one order.")
+    db.session.add(refund)
+    db.session.commit()
+    get_tasks().huey.flush()
+    hold = processes.proxy.hold(when)
+    get_tasks().execute_refund(refund.id)
+    processes.worker()
+    assert hold.reached.wait(30), "the worker never called the provider"
+    processes.kill_all()
+    hold.release(RESET_BEFORE if when == "before" else RESET_AFTER)
+    short_leases()
+
+    reconcile()  # found at the provider, or (never reached it) executed now
+
+    db.session.expire_all()
+    assert refund.status == "succeeded"
+    assert provider_book.refunded(payment.provider_payment_ref) == 1450
+    assert len(provider_book.refunds(payment.provider_payment_ref)) == 1
