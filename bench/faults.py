@@ -85,7 +85,7 @@ def build_app(folder: str, stripe_url: str, proxy_url: str):
         "MONEY_CALL_LEASE_SECONDS": 1, "IDEMPOTENCY_LEASE_SECONDS": 1,
         "RECONCILE_GRACE_SECONDS": 0,
     })
-    app.extensions["buyflow.payment_provider"] = StripeProvider(
+    app.extensions["buyflow.payment_sources"]["stripe"] = StripeProvider(
         secret_key="sk_test_suite", publishable_key="pk_test_suite", api_base=proxy_url,
         js_url=f"{stripe_url}/js.stripe.com/v3/", max_network_retries=2,
         connect_timeout=1, read_timeout=1)

@@ -66,14 +66,18 @@ def _instance_secret_key(app: Flask) -> str:
 def configure_extensions(app: Flask) -> None:
     from . import (
         i18n,
+        ledger,
         locks,
         models,  # noqa: F401  (the models must be known to migrations)
         payments,
+        refund_requests,
         security,
         tasks,
         web_input,
     )
     from .extensions import babel, csrf, db, limiter, mail, migrate
+    from .receipts import mail as receipt_mail
+    from .sellers import webhooks as seller_webhooks
 
     db.init_app(app)
     locks.init_app(app)
@@ -85,9 +89,13 @@ def configure_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
+    tasks.init_app(app)  # first of the features: they register their tasks on it
     payments.init_app(app)
+    ledger.init_app(app)
+    seller_webhooks.init_app(app)
+    receipt_mail.init_app(app)
+    refund_requests.init_app(app)
     security.init_app(app)
-    tasks.init_app(app)
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask import Flask
 
 from .catalog import create_product
 from .extensions import db
+from .ledger.book import LedgerError
 from .models import Product, ReconciliationIssue, Seller, SellerApiKey, WebhookEndpoint
 from .models.sellers import hash_api_key
 from .sellers import accounts
@@ -45,6 +46,17 @@ def create_seller_command(name, origins, locale, webhook_url):
         click.echo(f"webhook endpoint:        {new.webhook.public_id} {new.webhook.url}")
         click.echo(f"webhook secret:          {new.webhook_secret}")
     click.echo("Keep the secrets now: Buyflow will not show them again.")
+
+
+@sellers.command("allow-partial-offline")
+@click.argument("seller_id")
+@click.argument("allowed", type=click.BOOL)
+def allow_partial_offline(seller_id, allowed):
+    """Whether offline payments recorded for this seller may be for less than is due."""
+    seller = _seller(seller_id)
+    seller.allow_partial_offline = allowed
+    db.session.commit()
+    click.echo(f"{seller.public_id}: partial offline payments {'allowed' if allowed else 'refused'}")
 
 
 @sellers.command("list")
@@ -102,12 +114,18 @@ products = click.Group("products", help="Manage sellers' catalogs.")
 @click.option("--amount", type=int, required=True, help="In minor units: 1450 is 14.50 EUR.")
 @click.option("--currency", required=True)
 @click.option("--description", default="")
-def create_product_command(seller_id, name, amount, currency, description):
-    """Add a product to a seller's catalog and print its id."""
+@click.option("--credit-amount", type=int,
+              help="A credit pack: the units each one bought grants (minor units, or points).")
+@click.option("--credit-unit", help="The credit pack's unit: a currency, or points:<name>.")
+def create_product_command(seller_id, name, amount, currency, description, credit_amount,
+                           credit_unit):
+    """Add a product to a seller's catalog (a credit pack with --credit-amount and
+    --credit-unit) and print its id."""
     try:
         product = create_product(_seller(seller_id), name=name, amount=amount,
-                                 currency=currency, description=description)
-    except ValueError as exc:
+                                 currency=currency, description=description,
+                                 credit_amount=credit_amount, credit_unit=credit_unit)
+    except (ValueError, LedgerError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(product.public_id)
 

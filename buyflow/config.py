@@ -22,6 +22,12 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
 
+    # The card provider, by name (payments/__init__.py registers the sources).
+    CARD_PROVIDER = "stripe"
+    # An order never paid in this time expires, releasing what it reserved (credit held
+    # for it); longer than a buy-flow page lives, so a buyer still on it is never cut off.
+    ORDER_EXPIRY_SECONDS = 2 * 60 * 60
+
     # Payment provider (Stripe). API_BASE points at localstripe in development and tests.
     STRIPE_SECRET_KEY = None
     STRIPE_PUBLISHABLE_KEY = None

@@ -1,7 +1,9 @@
-"""The task queue: Huey, built per app from its config.
+"""The task queue: Huey, built per app from its config, with the tasks features register.
 
 Storage is SQLite in the instance folder by default (nothing to start) and Redis when
-``REDIS_URL`` is set. Run the worker with ``flask --app wsgi worker``.
+``REDIS_URL`` is set. Run the worker with ``flask --app wsgi worker``. Features register
+their own tasks in their ``init_app`` (``register_task``, ``register_periodic``), so this
+module knows none of them; each task runs inside an app context.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask import Flask, current_app, has_app_context
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -25,15 +28,20 @@ _EXTENSION_KEY = "buyflow.tasks"
 _AFTER_COMMIT = "buyflow.enqueue_after_commit"
 
 
-@dataclass(frozen=True)
-class Tasks:
+@dataclass
+class TaskQueue:
+    """An app's Huey and the tasks registered on it, by name."""
+
     huey: Huey
-    deliver_webhook: TaskWrapper
-    sweep_webhooks: TaskWrapper
-    send_receipt: TaskWrapper
-    sweep_receipts: TaskWrapper
-    execute_refund: TaskWrapper
-    reconcile_payments: TaskWrapper
+    tasks: dict[str, TaskWrapper] = field(default_factory=dict)
+
+    def enqueue(self, name: str, *args, eta: datetime | None = None) -> None:
+        """Queue task ``name`` with ``args``, to run at once or at ``eta``."""
+        task = self.tasks[name]
+        if eta is None:
+            task(*args)
+        else:
+            task.schedule(args, eta=eta)
 
 
 def _build_huey(app: Flask) -> Huey:
@@ -44,39 +52,19 @@ def _build_huey(app: Flask) -> Huey:
                       immediate=immediate)
 
 
+def _in_app_context(app: Flask, fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with app.app_context():
+            return fn(*args, **kwargs)
+    return run
+
+
 def init_app(app: Flask) -> None:
-    """Build the app's Huey and register its tasks, each run inside an app context."""
-    from .payments import reconcile, refunds
-    from .receipts import mail as receipts
-    from .sellers import webhooks
-
-    huey = _build_huey(app)
-
-    def in_app_context(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            with app.app_context():
-                return fn(*args, **kwargs)
-        return run
-
-    app.extensions[_EXTENSION_KEY] = Tasks(
-        huey=huey,
-        deliver_webhook=huey.task(name="deliver_webhook")(
-            in_app_context(webhooks.attempt_delivery)),
-        sweep_webhooks=huey.periodic_task(crontab(minute="*"), name="sweep_webhooks")(
-            in_app_context(webhooks.enqueue_due_deliveries)),
-        send_receipt=huey.task(name="send_receipt", retries=app.config["RECEIPT_RETRIES"],
-                               retry_delay=app.config["RECEIPT_RETRY_DELAY"])(
-            in_app_context(receipts.send_receipt)),
-        sweep_receipts=huey.periodic_task(crontab(minute="*/15"), name="sweep_receipts")(
-            in_app_context(receipts.enqueue_unsent_receipts)),
-        execute_refund=huey.task(name="execute_refund")(
-            in_app_context(refunds.execute_refund_task)),
-        reconcile_payments=huey.periodic_task(
-            crontab(minute=f"*/{app.config['RECONCILE_EVERY_MINUTES']}"),
-            name="reconcile_payments")(in_app_context(reconcile.reconcile_task)),
-    )
-    webhooks.init_app(app)
+    """Build the app's Huey (before any feature registers its tasks) and the worker
+    command."""
+    queue = TaskQueue(huey=_build_huey(app))
+    app.extensions[_EXTENSION_KEY] = queue
     if not sa_event.contains(Session, "after_commit", _enqueue_after_commit):
         sa_event.listen(Session, "after_commit", _enqueue_after_commit)
         sa_event.listen(Session, "after_rollback", _forget_after_rollback)
@@ -85,11 +73,28 @@ def init_app(app: Flask) -> None:
     @click.option("--workers", default=2, show_default=True)
     def worker(workers: int) -> None:
         """Run the task queue's worker (webhook deliveries, receipt emails, refunds of
-        overpayments, reconciliation with the provider, their retries)."""
-        huey.create_consumer(workers=workers, periodic=True).run()
+        overpayments, order expiry, reconciliation with the provider, their retries)."""
+        queue.huey.create_consumer(workers=workers, periodic=True).run()
 
 
-def get_tasks() -> Tasks:
+def register_task(app: Flask, name: str, fn: Callable, **options) -> TaskWrapper:
+    """Make ``fn`` the task ``name`` of ``app``'s queue (``options`` as Huey's: retries,
+    retry_delay), run inside an app context."""
+    queue: TaskQueue = app.extensions[_EXTENSION_KEY]
+    task = queue.huey.task(name=name, **options)(_in_app_context(app, fn))
+    queue.tasks[name] = task
+    return task
+
+
+def register_periodic(app: Flask, name: str, schedule, fn: Callable) -> TaskWrapper:
+    """Run ``fn`` on ``schedule`` (a ``huey.crontab``) in the worker, in an app context."""
+    queue: TaskQueue = app.extensions[_EXTENSION_KEY]
+    task = queue.huey.periodic_task(schedule, name=name)(_in_app_context(app, fn))
+    queue.tasks[name] = task
+    return task
+
+
+def get_tasks() -> TaskQueue:
     return current_app.extensions[_EXTENSION_KEY]
 
 

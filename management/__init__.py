@@ -3,6 +3,7 @@
 from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from buyflow import links
 from buyflow.flow.messages import buyer_message
 from buyflow.web_input import InputRefused
 
@@ -47,13 +48,16 @@ def no_store(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register the management blueprints and give their templates the signed-in buyer."""
+    """Register the management blueprints, say which of their pages buyflow's mails link
+    to, and give their templates the signed-in buyer."""
     from .account import receipts  # noqa: F401  (its views are on the account blueprint)
     from .account.labels import labels
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    links.serve_page(app, links.ORDER_PAGE, "account.order_detail")
+    links.serve_page(app, links.RECEIPT_PAGE, "account.receipt")
     app.context_processor(lambda: {"current_buyer": current_buyer, **labels()})
     app.register_error_handler(429, too_many_requests)
     app.after_request(no_store)

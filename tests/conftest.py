@@ -184,6 +184,22 @@ def make_product(seller, name="Ethiopia Yirgacheffe", amount=1450, currency="EUR
     return product
 
 
+def make_refund(payment, amount: int, status: str = "pending", kind: str = "order",
+                **part_fields):
+    """A refund of ``amount`` of ``payment`` in one part, as the money core records it."""
+    from buyflow.models import Refund, RefundPart
+
+    refund = Refund(order=payment.order, amount=amount, currency=payment.currency,
+                    kind=kind, status=status,
+                    **({"created_at": part_fields["created_at"]} if "created_at" in part_fields
+                       else {}))
+    refund.parts.append(RefundPart(payment=payment, amount=amount, status=status,
+                                   **part_fields))
+    db.session.add(refund)
+    db.session.commit()
+    return refund
+
+
 @pytest.fixture
 def seller(app_context):
     return make_seller()
@@ -338,10 +354,10 @@ def faulty_provider(app, localstripe_url):
     from buyflow.dev.fault_proxy import FaultProxy
     from buyflow.payments.stripe import StripeProvider
 
-    key = "buyflow.payment_provider"
+    sources = app.extensions["buyflow.payment_sources"]
     with FaultProxy(localstripe_url) as proxy:
-        original = app.extensions[key]
-        app.extensions[key] = StripeProvider(
+        original = sources["stripe"]
+        sources["stripe"] = StripeProvider(
             secret_key="sk_test_suite", publishable_key="pk_test_suite", api_base=proxy.url,
             js_url=f"{localstripe_url}/js.stripe.com/v3/",
             webhook_secret=STRIPE_WEBHOOK_SECRET, max_network_retries=2,
@@ -351,7 +367,7 @@ def faulty_provider(app, localstripe_url):
         finally:
             proxy.clear()
             proxy.wait_idle(15)
-            app.extensions[key] = original
+            sources["stripe"] = original
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import request
 
-from ..models import Seller
+from ..extensions import db
+from ..models import Seller, SellerApiKey
+from ..models.audit import Actor
+from ..models.sellers import hash_api_key
 from .errors import ApiError
 
 
@@ -17,3 +20,11 @@ def authenticated_seller() -> Seller:
         raise ApiError("unauthorized", "A valid secret API key is required as a Bearer token.",
                        401)
     return seller
+
+
+def api_actor() -> Actor:
+    """Who acts through this request, for the records it writes: its API key (the request
+    is authenticated already)."""
+    _, _, key = request.headers.get("Authorization", "").partition(" ")
+    return Actor.api_key(db.session.scalar(db.select(SellerApiKey).filter_by(
+        key_hash=hash_api_key(key.strip()))))

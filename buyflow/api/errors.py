@@ -3,15 +3,21 @@
 from flask import Flask, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from ..errors import CodedError
+from .schemas import Error, ErrorDetail
 
-class ApiError(Exception):
+
+class ApiError(CodedError):
+    """A refusal of the API's own (the domain's CodedErrors are answered the same way)."""
+
     def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        super().__init__(code, message, status)
 
 
-def api_error_response(exc: ApiError):
-    return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+def api_error_response(exc: CodedError):
+    """The answer to ``exc``: ``schemas.Error``, with its status."""
+    body = Error(error=ErrorDetail(code=exc.code, message=exc.message))
+    return jsonify(body.model_dump(mode="json")), exc.http_status
 
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",

@@ -23,6 +23,7 @@ from datetime import timedelta
 from flask import Response, current_app, g, make_response, request
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import CodedError
 from ..extensions import db
 from ..locks import locked
 from ..models import IdempotencyRecord
@@ -67,7 +68,8 @@ def idempotent(view):
         g.idempotency_record_id = taken
         try:
             response = make_response(view(*args, **kwargs))
-        except ApiError as exc:
+        except CodedError as exc:  # a refusal is the key's answer, as any other
+            db.session.rollback()  # what the refused work wrote so far is undone
             response = make_response(api_error_response(exc))
         except Exception:
             db.session.rollback()

@@ -1,60 +1,49 @@
-"""API v1 endpoints."""
+"""API v1 endpoints. Each is declared once with the models of what it takes and answers
+(``schemas.py``); ``operations.py`` validates the input, types the answer and writes the
+OpenAPI document from the same declarations, so a view only does its work."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, current_app, jsonify, request, url_for
 
+from ..buyers.identity import buyer_by_email, buyer_for_email, normalized_email
+from ..errors import CodedError
 from ..extensions import csrf, db
-from ..models import Order, Refund
+from ..ledger import book
+from ..models import LedgerTransaction, Order, Refund
+from .. import refund_requests
+from ..payments import offline
 from ..payments.base import PaymentError
 from ..payments.refunds import RefundRefused, execute_refund, reserve_refund
-from ..payments.states import OrderStatus, RefundStatus
-from ..sellers.payloads import order_payload, refund_payload
-from ..sellers.results import (
-    ExpiredResultToken,
-    ResultTokenError,
-    unverified_seller,
-    verify_result,
+from ..payments.states import RefundDestination, RefundStatus
+from ..sellers import results
+from ..sellers.payloads import (
+    credit_transaction_payload,
+    order_payload,
+    payment_payload,
+    refund_payload,
 )
-from .auth import authenticated_seller
+from . import schemas
+from .auth import api_actor, authenticated_seller
 from .errors import ApiError, api_error_response
-from .idempotency import idempotent, remember_resource, resumed_resource
-from .openapi import openapi_document
+from .idempotency import remember_resource, resumed_resource
+from .operations import Api
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # authenticated by API key, never by cookie
-bp.register_error_handler(ApiError, api_error_response)
+bp.register_error_handler(CodedError, api_error_response)  # ApiError and the domain's
+
+api = Api(bp, title="Buyflow seller API", version="1", description=(
+    "Amounts are integers in the currency's minor unit. Errors carry a stable `code`. "
+    "POSTs that move money accept an `Idempotency-Key` header. Input holding NUL, a lone "
+    "surrogate or (outside JSON strings) a control character is refused with 400 "
+    "`invalid_characters`; JSON nested too deep with 400 `json_too_deep`; a body over the "
+    "size limit with 413 `too_large`."))
 
 
-def _json_body(allowed: set[str]) -> dict:
-    """The request's JSON object, refusing anything else and any unknown field."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("bad_request", "The body must be a JSON object.")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.")
-    return body
-
-
-# The largest integer a JSON number holds exactly in every client (an IEEE double).
-_MAX_JSON_INTEGER = 2**53
-
-
-def _integer_field(body: dict, name: str) -> int | None:
-    """``body[name]`` as an int, None when absent or null. Any JSON number without a
-    fraction is an integer (JSON Schema's rule: 1.0 is 1); ApiError ``invalid_<name>`` for
-    anything else (4.5, true, "450", a number beyond 2**53 or not finite)."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if type(value) is float and value.is_integer():
-        value = int(value)
-    if type(value) is not int or abs(value) > _MAX_JSON_INTEGER:
-        raise ApiError(f"invalid_{name}", f"'{name}' must be an integer of at most 2**53.")
-    return value
+def _order(order: Order) -> schemas.Order:
+    """The order as the API answers it: the payload webhooks carry, as its model."""
+    return schemas.Order.model_validate(order_payload(order))
 
 
 def _sellers_order(order_id: str) -> Order:
@@ -69,25 +58,26 @@ def _sellers_order(order_id: str) -> Order:
 @bp.get("/openapi.json")
 def openapi():
     """This API's OpenAPI 3.1 document (public: it holds no secret)."""
-    return jsonify(openapi_document(url_for("api_v1.openapi", _external=True)
-                                    .removesuffix("/openapi.json")))
+    return jsonify(api.document(url_for("api_v1.openapi", _external=True)
+                                .removesuffix("/openapi.json")))
 
 
-@bp.post("/results/verify")
-def verify_result_token():
-    """Verify a signed result handed to the seller's page, and return the order as it
-    stands now (the server-side proof of a purchase)."""
+@api.post("/results/verify", body=schemas.VerifyRequest,
+          responses={200: schemas.VerifyResult}, errors=(403,))
+def verify_result(body: schemas.VerifyRequest) -> schemas.VerifyResult:
+    """Verify a signed result and get the order as it stands now.
+
+    The server-side proof of a purchase: the token the seller's page received, signed
+    with one of the seller's signing secrets, for one of its orders.
+    """
     seller = authenticated_seller()
-    token = _json_body({"token"}).get("token")
-    if not isinstance(token, str) or not token:
-        raise ApiError("bad_request", "Field 'token' must be a non-empty string.")
     max_age = current_app.config["RESULT_TOKEN_MAX_AGE"]
     try:
-        payload = verify_result(token, seller.signing_secrets, max_age=max_age)
-    except ExpiredResultToken:
+        payload = results.verify_result(body.token, seller.signing_secrets, max_age=max_age)
+    except results.ExpiredResultToken:
         raise ApiError("expired_token", "The result token has expired.") from None
-    except ResultTokenError:
-        claimed = unverified_seller(token)
+    except results.ResultTokenError:
+        claimed = results.unverified_seller(body.token)
         if claimed and claimed != seller.public_id:
             raise ApiError("foreign_token", "The result token belongs to another seller.",
                            403) from None
@@ -98,83 +88,55 @@ def verify_result_token():
     )
     if order is None:  # signed by this seller's secret, yet no such order: never trust it
         raise ApiError("invalid_token", "The result token is not valid.")
-    return jsonify(valid=True, order=order_payload(order))
+    return schemas.VerifyResult(valid=True, order=_order(order))
 
 
-@bp.get("/orders/<order_id>")
-def get_order(order_id: str):
-    return jsonify(order_payload(_sellers_order(order_id)))
+@api.get("/orders/<order_id>", path=schemas.OrderPath, responses={200: schemas.Order},
+         errors=(404,))
+def get_order(order_id: str) -> schemas.Order:
+    """One of the seller's orders."""
+    return _order(_sellers_order(order_id))
 
 
-def _query_datetime(name: str) -> datetime | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError("bad_request", f"'{name}' must be an ISO 8601 date or time.") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # just outside years 1 to 9999 in UTC: no order is that old or new
-        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+@api.get("/orders", query=schemas.OrderListQuery, responses={200: schemas.OrderPage})
+def list_orders(query: schemas.OrderListQuery) -> schemas.OrderPage:
+    """The seller's orders, newest first, by keyset pages.
 
-
-@bp.get("/orders")
-def list_orders():
-    """The seller's orders, newest first, a page at a time (keyset pagination: pass the
-    previous page's ``next_cursor`` as ``starting_after``)."""
+    Pass the previous page's ``next_cursor`` as ``starting_after`` for the next one.
+    """
     seller = authenticated_seller()
-    unknown = sorted(set(request.args) - {"limit", "starting_after", "status",
-                                          "created_gte", "created_lt"})
-    if unknown:
-        raise ApiError("unknown_field", f"Unknown parameter(s): {', '.join(unknown)}.")
-    try:
-        limit = int(request.args.get("limit", 20))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= 100:
-        raise ApiError("bad_request", "'limit' must be an integer from 1 to 100.")
-    query = db.select(Order).filter_by(seller_id=seller.id)
-    status = request.args.get("status")
-    if status is not None:
-        if status not in set(OrderStatus):
-            raise ApiError("bad_request", f"'status' must be one of {', '.join(OrderStatus)}.")
-        query = query.filter_by(status=status)
-    if (since := _query_datetime("created_gte")) is not None:
-        query = query.where(Order.created_at >= since)
-    if (until := _query_datetime("created_lt")) is not None:
-        query = query.where(Order.created_at < until)
-    if cursor := request.args.get("starting_after"):  # empty is the first page, as absent
-        after = db.session.scalar(db.select(Order.id).filter_by(public_id=cursor,
-                                                                 seller_id=seller.id))
+    statement = db.select(Order).filter_by(seller_id=seller.id)
+    if query.status is not None:
+        statement = statement.filter_by(status=query.status)
+    if query.created_gte is not None:
+        statement = statement.where(Order.created_at >= query.created_gte)
+    if query.created_lt is not None:
+        statement = statement.where(Order.created_at < query.created_lt)
+    if query.starting_after:  # empty is the first page, as absent
+        after = db.session.scalar(db.select(Order.id).filter_by(
+            public_id=query.starting_after, seller_id=seller.id))
         if after is None:
             raise ApiError("bad_request", "'starting_after' is not one of your orders.")
-        query = query.where(Order.id < after)
-    orders = db.session.scalars(query.order_by(Order.id.desc()).limit(limit + 1)).all()
-    page = orders[:limit]
-    has_more = len(orders) > limit
-    return jsonify(data=[order_payload(o) for o in page], has_more=has_more,
-                   next_cursor=page[-1].public_id if has_more else None)
+        statement = statement.where(Order.id < after)
+    orders = db.session.scalars(statement.order_by(Order.id.desc())
+                                .limit(query.limit + 1)).all()
+    page = orders[:query.limit]
+    has_more = len(orders) > query.limit
+    return schemas.OrderPage(data=[_order(o) for o in page], has_more=has_more,
+                             next_cursor=page[-1].public_id if has_more else None)
 
 
-@bp.post("/orders/<order_id>/refunds")
-@idempotent
-def refund_order(order_id: str):
-    """Refund all or part (``amount`` in minor units) of a paid order."""
+@api.post("/orders/<order_id>/refunds", path=schemas.OrderPath, body=schemas.RefundRequest,
+          responses={201: schemas.Refund}, errors=(404, 409, 422, 502, 503),
+          idempotent=True)
+def refund_order(order_id: str, body: schemas.RefundRequest) -> schemas.Refund:
+    """Refund all (no amount) or part of a paid order."""
     order = _sellers_order(order_id)
-    body = _json_body({"amount", "reason"})
-    amount = _integer_field(body, "amount")
-    if amount is not None and amount <= 0:
-        raise ApiError("invalid_amount", "'amount' must be a positive integer in minor units.")
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 500:
-        raise ApiError("bad_request", "'reason' must be a string of at most 500 characters.")
     refund = _resumed_refund(order)
     if refund is None:
         try:
-            refund = reserve_refund(order, amount, reason)
+            refund = reserve_refund(order, body.amount, body.reason,
+                                    body.destination or _asked_destination(order))
         except RefundRefused as exc:
             raise ApiError(exc.code, exc.message,
                            409 if exc.code == "order_not_paid" else 422) from None
@@ -187,7 +149,14 @@ def refund_order(order_id: str):
         raise ApiError(exc.code, "The payment provider did not refund.", status) from None
     if refund.status == RefundStatus.FAILED:  # a retry finding the refusal recorded
         raise ApiError("refund_failed", "The payment provider did not refund.", 502)
-    return jsonify(refund_payload(refund)), 201
+    return schemas.Refund.model_validate(refund_payload(refund))
+
+
+def _asked_destination(order: Order) -> str:
+    """Where the buyer asked their money back, in the order's open refund request (to
+    the card, or as credit with the seller); to its sources when nobody asked."""
+    asked = refund_requests.current_request(order)
+    return asked.refund_to if asked else RefundDestination.SOURCE
 
 
 def _resumed_refund(order: Order) -> Refund | None:
@@ -197,6 +166,130 @@ def _resumed_refund(order: Order) -> Refund | None:
     public_id = resumed_resource()
     refund = public_id and db.session.scalar(
         db.select(Refund).filter_by(public_id=public_id, order_id=order.id))
-    if not refund or refund.failure_code == "not_at_provider":
+    if not refund or all(part.failure_code == "not_at_provider" for part in refund.parts):
         return None
     return refund
+
+
+@api.post("/orders/<order_id>/payments", path=schemas.OrderPath,
+          body=schemas.OfflinePaymentRequest, responses={201: schemas.Payment},
+          errors=(404, 409, 422), idempotent=True)
+def record_offline_payment(order_id: str,
+                           body: schemas.OfflinePaymentRequest) -> schemas.Payment:
+    """Record a payment made outside Buyflow: a bank transfer, cash, an invoice, by phone.
+
+    For what is due (or, when you allow partial offline payments, less), never more; the
+    order is paid once nothing is due. Kept with its reference, who recorded it and when.
+    """
+    order = _sellers_order(order_id)
+    payment = offline.record_offline_payment(order, method=body.method, amount=body.amount,
+                                             reference=body.reference,
+                                             recorded_by=str(api_actor()))
+    db.session.commit()
+    return schemas.Payment.model_validate(payment_payload(payment))
+
+
+def _customer_email(email: str) -> str:
+    normalized = normalized_email(email)
+    if normalized is None:
+        raise ApiError("invalid_email", "The path does not name an email address.")
+    return normalized
+
+
+def _credit_key() -> str:
+    """The ledger's key for a grant or debit: the request's own Idempotency-Key (required
+    by their declaration)."""
+    return f"api:{request.headers['Idempotency-Key']}"
+
+
+@api.get("/customers/<email>/credits", path=schemas.CustomerPath,
+         responses={200: schemas.CustomerCredits})
+def customer_credits(email: str) -> schemas.CustomerCredits:
+    """What a customer holds with you, per unit (none for an email never seen)."""
+    seller = authenticated_seller()
+    email = _customer_email(email)
+    buyer = buyer_by_email(email)
+    balances = [b for b in (book.balances_of(buyer) if buyer else []) if b.seller.id == seller.id]
+    return schemas.CustomerCredits(email=email, balances=[
+        schemas.CreditBalance(unit=b.unit, amount=b.amount) for b in balances])
+
+
+def _movement(email: str, body: schemas.CreditMovementRequest, move) -> schemas.CreditTransaction:
+    seller = authenticated_seller()
+    buyer = buyer_for_email(_customer_email(email))
+    transaction = move(seller, buyer, body.unit, body.amount, idempotency_key=_credit_key(),
+                       reason=body.reason, actor=str(api_actor()))
+    db.session.commit()
+    return schemas.CreditTransaction.model_validate(credit_transaction_payload(transaction))
+
+
+@api.post("/customers/<email>/credits/grants", path=schemas.CustomerPath,
+          body=schemas.CreditMovementRequest, responses={201: schemas.CreditTransaction},
+          idempotent="required")
+def grant_credit(email: str, body: schemas.CreditMovementRequest) -> schemas.CreditTransaction:
+    """Give a customer credit (a currency's minor units, or your points), with a reason.
+
+    Spent in your buy flow once they prove their email; needs an Idempotency-Key.
+    """
+    return _movement(email, body, book.grant)
+
+
+@api.post("/customers/<email>/credits/debits", path=schemas.CustomerPath,
+          body=schemas.CreditMovementRequest, responses={201: schemas.CreditTransaction},
+          errors=(409,), idempotent="required")
+def debit_credit(email: str, body: schemas.CreditMovementRequest) -> schemas.CreditTransaction:
+    """Take credit back from a customer, with a reason; never below zero (409
+    insufficient_credit). Needs an Idempotency-Key."""
+    return _movement(email, body, book.debit)
+
+
+@api.get("/customers/<email>/credits/history", path=schemas.CustomerPath,
+         query=schemas.CreditHistoryQuery, responses={200: schemas.CreditHistoryPage})
+def credit_history(email: str, query: schemas.CreditHistoryQuery) -> schemas.CreditHistoryPage:
+    """A customer's credit movements with you, newest first, by keyset pages."""
+    seller = authenticated_seller()
+    buyer = buyer_by_email(_customer_email(email))
+    if buyer is None:
+        return schemas.CreditHistoryPage(data=[], has_more=False, next_cursor=None)
+    before = None
+    if query.starting_after:
+        before = db.session.scalar(db.select(LedgerTransaction.id).filter_by(
+            public_id=query.starting_after, seller_id=seller.id, buyer_id=buyer.id))
+        if before is None:
+            raise ApiError("bad_request", "'starting_after' is not one of this customer's.")
+    unit = book.valid_unit(query.unit) if query.unit else None
+    found = book.history(seller, buyer, unit, before_id=before, limit=query.limit + 1)
+    page, has_more = found[:query.limit], len(found) > query.limit
+    return schemas.CreditHistoryPage(
+        data=[schemas.CreditTransaction.model_validate(credit_transaction_payload(t))
+              for t in page],
+        has_more=has_more, next_cursor=page[-1].public_id if has_more else None)
+
+
+@api.get("/refund_requests", query=schemas.RefundRequestListQuery,
+         responses={200: schemas.RefundRequestPage})
+def list_refund_requests(query: schemas.RefundRequestListQuery) -> schemas.RefundRequestPage:
+    """Your buyers' refund requests, newest first (those in ``status`` only, when given).
+
+    Refund the order to close one (its ``refund_to`` says where the buyer wants the money:
+    their card or credit with you, the refund's default destination), or decline it.
+    """
+    page = refund_requests.requests_of_seller(authenticated_seller(), query.status or None,
+                                              query.starting_after or None, query.limit)
+    return schemas.RefundRequestPage(
+        data=[schemas.RefundRequestOut.model_validate(refund_requests.refund_request_payload(r))
+              for r in page.requests],
+        has_more=page.has_more, next_cursor=page.next_cursor)
+
+
+@api.post("/refund_requests/<request_id>/decline", path=schemas.RefundRequestPath,
+          body=schemas.DeclineRequest, responses={200: schemas.RefundRequestOut},
+          errors=(404, 409), idempotent=True)
+def decline_refund_request(request_id: str,
+                           body: schemas.DeclineRequest) -> schemas.RefundRequestOut:
+    """Decline an open refund request, with your reason: mailed to the buyer in their
+    language; they may ask again."""
+    asked = refund_requests.request_of_seller(authenticated_seller(), request_id)
+    refund_requests.decline(asked, body.reason, api_actor())
+    db.session.commit()
+    return schemas.RefundRequestOut.model_validate(refund_requests.refund_request_payload(asked))

@@ -74,8 +74,11 @@ def delete_account(buyer: Buyer) -> None:
     placeholder = anonymous_email()
     now = utcnow()
     order_ids = db.select(Order.id).where(_buyers_orders(buyer, emails)).scalar_subquery()
+    # The shop's answer may quote the buyer: erased with their reason.
     db.session.execute(db.update(RefundRequest).where(RefundRequest.order_id.in_(order_ids))
-                       .values(reason=""), execution_options={"synchronize_session": False})
+                       .values(reason="", decline_reason=db.case(
+                           (RefundRequest.decline_reason.is_not(None), ""))),
+                       execution_options={"synchronize_session": False})
     # A receipt not mailed yet has no one to go to any more: marked done, never sent.
     db.session.execute(db.update(Order).where(_buyers_orders(buyer, emails))
                        .values(buyer_email=placeholder, buyer_id=buyer.id,

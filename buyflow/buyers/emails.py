@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import AuditEntry, Buyer, BuyerEmail, Order, RefundRequest, SignInCode
 from ..models._base import utcnow
+from ..models.audit import ActorType
 from ..payments import get_provider
 from ..payments.base import PaymentError
 from .audit import record_change
@@ -153,6 +154,11 @@ def _merge(other: Buyer, into: Buyer, row: BuyerEmail) -> str | None:
         result = db.session.execute(db.update(model).where(model.buyer_id == other.id)
                                     .values(buyer_id=into.id))
         moved[model.__tablename__] = result.rowcount
+    # What the other account did, this one did: one person, one actor.
+    db.session.execute(db.update(AuditEntry)
+                       .where(AuditEntry.actor_type == ActorType.BUYER,
+                              AuditEntry.actor_id == str(other.id))
+                       .values(actor_id=str(into.id)))
     record_change(into, "account.merged", row.public_id, email=row.email,
                   orders=moved["orders"], refund_requests=moved["refund_requests"])
     customer = other.provider_customer_ref

@@ -146,8 +146,8 @@ def audit(book: ProviderBook, figures: StormFigures) -> StormFigures:
         ours = {p.provider_payment_ref: p for p in order.payments if p.provider_payment_ref}
         if order.status != "pending":
             figures.paid += 1
-        overpaid = {r.payment_id for r in order.refunds
-                    if r.kind == RefundKind.OVERPAYMENT and r.status == RefundStatus.SUCCEEDED}
+        overpaid = {p.payment_id for r in order.refunds for p in r.parts
+                    if r.kind == RefundKind.OVERPAYMENT and p.status == RefundStatus.SUCCEEDED}
         charged = [i for i in succeeded if ours.get(i["id"]) is None
                    or ours[i["id"]].id not in overpaid]
         if len(charged) > 1:
@@ -169,10 +169,11 @@ def audit(book: ProviderBook, figures: StormFigures) -> StormFigures:
             if sum(r["amount"] for r in made) > intent["amount"]:
                 figures.over_refunded += 1
             payment = ours.get(intent["id"])
-            recorded = sum(r.amount for r in order.refunds if payment is not None
-                           and r.payment_id == payment.id
-                           and r.status == RefundStatus.SUCCEEDED)
+            recorded = sum(p.amount for r in order.refunds for p in r.parts
+                           if payment is not None and p.payment_id == payment.id
+                           and p.status == RefundStatus.SUCCEEDED)
             if recorded != sum(r["amount"] for r in made):
                 figures.inconsistent += 1
-        figures.stuck += sum(1 for r in order.refunds if r.status == RefundStatus.PENDING)
+        figures.stuck += sum(1 for r in order.refunds for p in r.parts
+                             if p.status == RefundStatus.PENDING)
     return figures

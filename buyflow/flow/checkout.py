@@ -17,23 +17,24 @@ from sqlalchemy.exc import IntegrityError
 
 from ..buyers.cards import find_card, save_card
 from ..buyers.identity import buyer_for_email
+from ..errors import CodedError
 from ..extensions import db
 from ..models import Buyer, Order, Payment, Product, Seller
 from ..models._base import utcnow
+from ..ledger import book
 from ..payments import charges, get_provider
+from ..payments import credit as credit_payments
 from ..payments.base import CardDetails, CardSetup, SavedCard
-from ..payments.states import OrderStatus
+from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus
 from .saved_cards import CardAccess
 from .state import FlowState
 
 
-class CheckoutError(Exception):
+class CheckoutError(CodedError):
     """A step the buyer cannot take; ``code`` maps to a localized message."""
 
     def __init__(self, code: str, http_status: int = 400):
-        super().__init__(code)
-        self.code = code
-        self.http_status = http_status
+        super().__init__(code, code, http_status)
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,23 @@ def _open_order(flow: FlowState, email: str) -> Order:
     return order
 
 
-def start_checkout(flow: FlowState, email: str) -> tuple[Order, CardSetup]:
-    """Open (or reopen) this flow's order for ``email`` and a card-entry session."""
+def start_checkout(flow: FlowState, email: str, credit: int = 0,
+                   credit_for: CardAccess | None = None) -> tuple[PayOutcome, CardSetup | None]:
+    """Open (or reopen) this flow's order for ``email``; reserve ``credit`` of the buyer's
+    balance for it (``credit_for``, a card token's access to the email, proves it is
+    theirs; 0 gives back what an earlier try reserved); and open a card-entry session for
+    what is left to pay — none when the credit pays it all (the order is paid then)."""
     order = _open_order(flow, email)
+    held = _reserve_credit(order, credit, credit_for)
+    order = db.session.get(Order, order.id)
+    if order.status != OrderStatus.PENDING:
+        return PayOutcome(order, held), None
     setup = get_provider().start_card_setup(
         order.buyer.provider_customer_ref,
         idempotency_key=f"buyflow-setup-{order.public_id}-{uuid.uuid4().hex}",
         metadata={"buyflow_order": order.public_id},
     )
-    return order, setup
+    return PayOutcome(order, None), setup
 
 
 def pay_with_card(flow: FlowState, setup_ref: str,
@@ -149,7 +158,7 @@ def pay_with_card(flow: FlowState, setup_ref: str,
 
 
 def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
-                        attempt: str) -> PayOutcome:
+                        attempt: str, credit: int = 0) -> PayOutcome:
     """Charge the buyer's saved card ``card_id`` for this flow's order, opened for the
     email the card token proves.
 
@@ -176,12 +185,49 @@ def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
     if order is not None and order.status != OrderStatus.PENDING:
         return PayOutcome(order, _latest_payment(order))
 
-    order = _open_order(flow, access.email)
+    outcome, _ = start_checkout_for_saved_card(flow, access, credit)
+    order = outcome.order
     if order.buyer_id != buyer.id:  # the email changed hands since the code was confirmed
         raise CheckoutError("card_unknown", 404)
+    if order.status != OrderStatus.PENDING:  # the credit paid it all
+        return outcome
     saved = SavedCard(method_ref=card.provider_method_ref, card=CardDetails(
         brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year))
     return _attempt(order, entry_ref, saved)
+
+
+def start_checkout_for_saved_card(flow: FlowState, access: CardAccess,
+                                  credit: int) -> tuple[PayOutcome, None]:
+    """``start_checkout`` without a card-entry session: the saved card needs none."""
+    order = _open_order(flow, access.email)
+    held = _reserve_credit(order, credit, access)
+    return PayOutcome(db.session.get(Order, order.id), held), None
+
+
+def _reserve_credit(order: Order, credit: int, access: CardAccess | None) -> Payment | None:
+    """Reserve ``credit`` of the order's buyer's balance for it (what was reserved before
+    is given back first; 0 reserves nothing), and commit. Spending credit needs the card
+    token's proof that the email is the buyer's; a change while a card is being charged
+    is refused (the charge's amount counted on the credit)."""
+    if credit and access is None:
+        raise CheckoutError("card_token_invalid", 403)
+    if access is not None:
+        _check_access_to_order(order, access)
+    held = credit_payments.held_credit(order)
+    if (held.amount if held else 0) != credit and any(
+            p.provider == get_provider().name and p.status in OPEN_PAYMENT_STATUSES
+            for p in order.payments):
+        raise CheckoutError("payment_in_progress", 409)
+    try:
+        held = credit_payments.hold_credit(order, order.buyer, credit)
+    except book.LedgerError as exc:
+        db.session.rollback()
+        raise CheckoutError(exc.code, exc.http_status) from None
+    except ValueError:
+        db.session.rollback()
+        raise CheckoutError("bad_request") from None
+    db.session.commit()
+    return held
 
 
 def _check_access_to_order(order: Order, access: CardAccess) -> None:

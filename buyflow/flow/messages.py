@@ -48,6 +48,9 @@ BUYER_MESSAGES = {
     "too_many_attempts": _l("Too many wrong codes. Ask for a new one."),
     "too_many_requests": _l("Too many attempts. Please wait a few minutes and try again."),
     "card_unknown": _l("This card cannot be used. Please choose another card."),
+    "insufficient_credit": _l(
+        "Your credit with this shop is no longer enough for that. Please choose again."
+    ),
     "card_token_expired": _l(
         "Your saved cards are no longer unlocked. Ask for a new code to use them."
     ),

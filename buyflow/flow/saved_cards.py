@@ -21,7 +21,8 @@ from ..buyers.identity import buyer_by_email
 from ..extensions import db
 from ..models import Card
 from ..models._base import utcnow
-from .state import FlowState, signed_serializer
+from ..tokens import signed_serializer
+from .state import FlowState
 
 CARD_TOKEN_SALT = "buyflow.flow-cards.v1"
 

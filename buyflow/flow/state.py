@@ -8,7 +8,6 @@ iframe's own page), which is why the flow's JSON endpoints need no CSRF cookie.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import asdict, dataclass
 
@@ -16,6 +15,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..models import Seller
+from ..tokens import signed_serializer
 from .purchase import Purchase
 
 FLOW_SALT = "buyflow.flow.v1"
@@ -44,14 +44,6 @@ class FlowState:
     @property
     def what(self) -> Purchase:
         return Purchase.from_dict(self.purchase)
-
-
-def signed_serializer(salt: str) -> URLSafeTimedSerializer:
-    """Timed, SHA-256 signed tokens under the app's secret, kept apart by ``salt``."""
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt=salt,
-        signer_kwargs={"digest_method": hashlib.sha256},
-    )
 
 
 def _serializer() -> URLSafeTimedSerializer:

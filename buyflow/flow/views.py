@@ -19,11 +19,13 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..buyers.codes import CodeRefused
-from ..buyers.identity import normalized_email
+from ..buyers.identity import buyer_by_email, normalized_email
 from ..extensions import csrf, db, limiter
+from ..ledger import book
 from ..i18n import language_choices, negotiate_locale
 from ..models import Seller
-from ..money import format_money
+from ..money import Money, format_money
+from ..payments.balance import amount_to_charge
 from ..payments import get_provider
 from ..payments.base import PaymentError
 from ..security import content_security_policy
@@ -248,11 +250,26 @@ def _card_access(flow: FlowState, body: dict) -> CardAccess:
 
 @bp.post("/api/checkout")
 def checkout():
-    """Open the order for the buyer's email and a card-entry session for the browser."""
+    """Open the order for the buyer's email, with ``credit`` (minor units, shown after a
+    confirmed code: ``card_token``) reserved from their balance, and a card-entry session
+    for what is left to pay; when the credit pays it all, the order is paid at once."""
     flow, body = _flow_call()
-    order, setup = start_checkout(flow, _flow_email(flow, body))
+    credit = _credit_field(body)
+    outcome, setup = start_checkout(flow, _flow_email(flow, body), credit,
+                                    _card_access(flow, body) if credit else None)
+    if setup is None:
+        return _outcome_json(outcome)
+    order = outcome.order
     return jsonify(status="pending", order=order.public_id, setup=setup.reference,
-                   client_secret=setup.client_secret)
+                   client_secret=setup.client_secret,
+                   due=format_money(Money(amount_to_charge(order), order.currency), g.locale))
+
+
+def _credit_field(body: dict) -> int:
+    credit = body.get("credit", 0)
+    if type(credit) is not int or not 0 <= credit <= 2**53:
+        raise _FlowCallError("bad_request")
+    return credit
 
 
 @bp.post("/api/pay")
@@ -304,7 +321,23 @@ def saved_cards_confirm():
         {"id": card.public_id, "label": card_label(card), "brand": card.brand,
          "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year,
          "default": card.is_default}
-        for card in cards])
+        for card in cards], credit=_credit_offer(flow, email))
+
+
+def _credit_offer(flow: FlowState, email: str) -> dict:
+    """What of the buyer's credit with the seller can pay this order (in its currency):
+    ``usable`` minor units, whether that ``covers`` it all, and the choice's label."""
+    purchase = flow.what
+    buyer = buyer_by_email(email)
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+    available = book.balance(seller, buyer, purchase.currency) if buyer else 0
+    usable = min(available, purchase.total.amount)
+    covers = usable == purchase.total.amount
+    money = {"amount": format_money(Money(usable, purchase.currency), g.locale),
+             "available": format_money(Money(available, purchase.currency), g.locale)}
+    label = (_("Pay it all with my credit with this shop (%(available)s)", **money) if covers
+             else _("Pay %(amount)s of it with my credit with this shop", **money))
+    return {"usable": usable, "covers": covers, "label": label}
 
 
 @bp.post("/api/pay-saved")
@@ -317,7 +350,7 @@ def pay_saved():
     if not _ATTEMPT.fullmatch(attempt):
         raise _FlowCallError("bad_request")
     return _outcome_json(pay_with_saved_card(flow, access, _string_field(body, "card", 40),
-                                             attempt))
+                                             attempt, _credit_field(body)))
 
 
 @bp.post("/api/refresh")

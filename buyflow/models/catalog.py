@@ -21,6 +21,10 @@ class Product(PublicRecord, db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A credit pack: each one bought grants this many units (minor units of a currency,
+    # or the seller's named points) once its order is paid (ledger/packs.py).
+    credit_amount: Mapped[int | None] = mapped_column(BigInteger)
+    credit_unit: Mapped[str | None] = mapped_column(String(40))
 
     seller = relationship("Seller")
 

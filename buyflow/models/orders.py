@@ -12,10 +12,20 @@ from ..money import Money
 from ._base import PublicRecord, UTCDateTime
 
 
+# The orders a buyer bought (payments.states.PURCHASED_ORDER_STATUSES), as SQL text: a
+# partial index and the queries it serves must say it alike for SQLite to use it.
+PURCHASED = "status IN ('paid', 'partially_refunded', 'refunded')"
+
+
 class Order(PublicRecord, db.Model):
     __tablename__ = "orders"
-    # A buyer's purchases, newest first, a page at a time, by email.
-    __table_args__ = (Index("ix_orders_buyer_email_id", "buyer_email", "id"),)
+    __table_args__ = (
+        Index("ix_orders_buyer_email_id", "buyer_email", "id"),
+        # A buyer's purchases, newest first, a page at a time, by email: the attempts
+        # never paid (declined, abandoned, expired) are not in it.
+        Index("ix_orders_purchases", "buyer_email", "id",
+              sqlite_where=db.text(PURCHASED), postgresql_where=db.text(PURCHASED)),
+    )
 
     public_id_prefix = "ord"
 
@@ -32,6 +42,8 @@ class Order(PublicRecord, db.Model):
     seller_reference: Mapped[str | None] = mapped_column(String(100))
     passthrough: Mapped[dict | None] = mapped_column(JSON)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Never paid within ORDER_EXPIRY_SECONDS: what it reserved was released (expiry.py).
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The receipt email went out (sent once, by the task queue, after the order is paid).
     receipt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A worker is sending it; a claim older than RECEIPT_CLAIM_SECONDS was lost in a crash.

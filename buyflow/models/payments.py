@@ -11,22 +11,26 @@ from ..extensions import db
 from ._base import PublicRecord, UTCDateTime, utcnow
 
 
-_OPEN = "status IN ('created', 'requires_action')"
+_OPEN = "status IN ('created', 'requires_action', 'authorized')"
 
 
 class Payment(PublicRecord, db.Model):
     __tablename__ = "payments"
-    # At most one attempt per order that may still succeed (payments/charges.py keeps to
-    # it under the order's lock; this makes a slip an error instead of a second charge).
+    # At most one payment per order and source that may still succeed (payments/charges.py
+    # and payments/credit.py keep to it under the order's lock; this makes a slip an
+    # error instead of a second charge).
     __table_args__ = (
-        Index("uq_payments_open_per_order", "order_id", unique=True,
+        Index("uq_payments_open_per_order", "order_id", "provider", unique=True,
               sqlite_where=db.text(_OPEN), postgresql_where=db.text(_OPEN)),
     )
 
     public_id_prefix = "pay"
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    # The payment source (payments/sources.py): "stripe", "credit" or "offline".
     provider: Mapped[str] = mapped_column(String(20))
+    # How it was paid: "card", "credit", or an offline method (payments.offline.METHODS).
+    method: Mapped[str] = mapped_column(String(20), default="card")
     status: Mapped[str] = mapped_column(String(30), default="created")
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -40,6 +44,13 @@ class Payment(PublicRecord, db.Model):
     card_exp_month: Mapped[int | None] = mapped_column(Integer)
     card_exp_year: Mapped[int | None] = mapped_column(Integer)
     failure_code: Mapped[str | None] = mapped_column(String(60))
+    # An offline payment's reference (the bank transfer's, the invoice number...) and who
+    # recorded it (an actor: "api_key:<id>", "member:<id>").
+    reference: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    # A credit payment's ledger hold (reserved when the order opened), then its capture.
+    ledger_transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_transactions.id"))
     # Set before a provider call that may charge (the recovery point), cleared when it
     # returns: until then the call may be in flight, so nobody else drives this payment;
     # a crash leaves it to expire, and recovery takes over.

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -31,6 +31,8 @@ class Seller(PublicRecord, db.Model):
     # stay readable to sign with, unlike API keys, which are only ever compared.
     signing_secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
+    # Whether staff may record an offline payment for less than what is due.
+    allow_partial_offline: Mapped[bool] = mapped_column(Boolean, default=False)
 
     api_keys: Mapped[list[SellerApiKey]] = relationship(
         back_populates="seller", order_by="SellerApiKey.id"

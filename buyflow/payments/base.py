@@ -1,9 +1,15 @@
-"""The payment provider interface: what the core asks of a provider, in typed values.
+"""The payment source interfaces: what the core asks of where money comes from, in typed
+values, one capability at a time.
 
-A provider turns the core's requests into calls at its payment service and turns the
-service's answers and webhook events into *actions* (see ``states.Action``). It never
-writes a status itself: only ``payments.service`` does, through the transition table.
-Every call that can move money takes an idempotency key derived from our own row id.
+A source is known by name (``Payment.provider``; payments/sources.py is the registry)
+and implements only what it has: a card provider (Stripe) is a ``CardVault``, a
+``ChargeProvider``, a ``RefundProvider`` and a ``WebhookProvider``; the credit balance is
+a ``HoldingSource`` and a ``LocalRefunds``; offline payments (recorded by staff) are only
+``LocalRefunds``. A provider turns the core's requests into calls at its payment service
+and turns the service's answers and webhook events into *actions* (see
+``states.Action``). No source writes a status itself: only ``payments.service`` does,
+through the transition tables. Every provider call that can move money takes an
+idempotency key derived from our own row id.
 """
 
 from __future__ import annotations
@@ -13,18 +19,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..errors import CodedError
 from ..money import Money
 from .states import Action, RefundAction
 
 
-class PaymentError(Exception):
+class PaymentError(CodedError):
     """A failure the buyer can be told about. ``code`` is stable and maps to a localized
     message in the buy flow (card_declined, authentication_failed, provider_unavailable,
-    setup_incomplete, processing_error)."""
+    setup_incomplete, processing_error, refund_failed)."""
 
     def __init__(self, code: str, detail: str = ""):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+        super().__init__(code, f"{code}: {detail}" if detail else code,
+                         503 if code == "provider_unavailable" else 402)
         self.detail = detail
 
 
@@ -120,16 +127,29 @@ class ProviderRefundEvent:
     refunds: tuple[RefundOutcome, ...]
 
 
-class PaymentProvider(ABC):
-    """Base class of payment providers. Each method says what it may do."""
+# Our ids in what a provider keeps (its metadata), to find our payments and refunds there.
+PAYMENT_METADATA_KEY = "buyflow_payment"
+REFUND_METADATA_KEY = "buyflow_refund"
+
+
+class PaymentSource(ABC):
+    """Where a payment's money comes from, by ``name``."""
 
     name: str
+
+
+class BrowserCard(PaymentSource):
+    """A card entered in the buyer's browser, with the provider's own script."""
 
     @abstractmethod
     def browser_config(self) -> dict:
         """Public values the buy-flow page needs: ``publishable_key``, ``js_url``, and for
         the page's CSP the origins it loads, talks to and frames (``script_src``,
         ``connect_src``, ``frame_src``). No secrets."""
+
+
+class CardVault(PaymentSource):
+    """Customers and their saved cards at the provider. Moves no money."""
 
     @abstractmethod
     def ensure_customer(self, email: str, customer_ref: str | None,
@@ -169,6 +189,10 @@ class PaymentProvider(ABC):
         """Delete the customer at the provider with what it keeps of the buyer (cards
         included). A customer already gone counts as deleted. Moves no money."""
 
+
+class ChargeProvider(PaymentSource):
+    """Charges at the provider, and how to learn where one stands."""
+
     @abstractmethod
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         """Charge a saved card, confirming at once. Declines come back as an outcome with
@@ -196,6 +220,10 @@ class PaymentProvider(ABC):
     def list_charges(self, created_after: datetime) -> Iterator[ChargeRecord]:
         """Every charge made since ``created_after``, ours or not. Read-only."""
 
+
+class RefundProvider(PaymentSource):
+    """Refunds at the provider, and how to learn where one stands."""
+
     @abstractmethod
     def refund(self, payment_ref: str, amount: Money, idempotency_key: str,
                metadata: Mapping[str, str]) -> RefundOutcome:
@@ -217,8 +245,41 @@ class PaymentProvider(ABC):
     def list_refunds(self, created_after: datetime) -> Iterator[RefundOutcome]:
         """Every refund made since ``created_after``, ours or not. Read-only."""
 
+
+class WebhookProvider(PaymentSource):
+    """The provider's signed webhooks, as actions."""
+
     @abstractmethod
     def parse_webhook(self, payload: bytes,
                       headers: Mapping[str, str]) -> ProviderEvent | ProviderRefundEvent | None:
         """Verify a webhook's signature and map it to actions, or None for events we do
         not act on. Raises WebhookSignatureError for a bad signature. Writes nothing."""
+
+
+class HoldingSource(PaymentSource):
+    """A source whose payment is reserved first (``authorized``) and taken once the rest
+    of the order is paid: the credit balance. Called by the status writer only, inside
+    its transaction, as a payment leaves ``authorized``."""
+
+    @abstractmethod
+    def capture(self, payment) -> None:
+        """Take what ``payment`` reserved: the order is paid. Flushes."""
+
+    @abstractmethod
+    def release(self, payment) -> None:
+        """Give back what ``payment`` reserved: it will never be taken. Flushes."""
+
+
+class LocalRefunds(PaymentSource):
+    """A source that gives money back without calling anyone (the credit balance; an
+    offline payment, which the seller pays back themselves): the refund part is done
+    when this returns."""
+
+    @abstractmethod
+    def give_back(self, part) -> dict:
+        """Give back ``part`` (a RefundPart of one of this source's payments, or any
+        payment's part refunded as credit); what to note in its history. Flushes."""
+
+
+class CardProvider(BrowserCard, CardVault, ChargeProvider, RefundProvider, WebhookProvider):
+    """Everything the buy flow asks of a card provider."""

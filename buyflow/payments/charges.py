@@ -1,10 +1,13 @@
 """Charging a card for an order, at most once per order, exactly once per attempt.
 
+What a card attempt charges is what is left to pay: the order's total less what other
+payments took or reserve (credit held for it).
+
 A charge is a money path of atomic phases, each its own transaction under the order's
 lock (``locks.locked``), with the provider called between them:
 
-1. ``open_attempt``: the order must still be unpaid and have no other attempt that may
-   succeed (``OPEN_PAYMENT_STATUSES``; a unique index backs this). One that is under way
+1. ``open_attempt``: the order must still be unpaid and have no other card attempt that
+   may succeed (``OPEN_PAYMENT_STATUSES``; a unique index backs this). One that is under way
    answers ChargeInProgress; one that was left behind (its answer lost, its process
    gone, its buyer away at the bank's page) is settled first — read at the provider and
    cancelled there if it could still succeed. Then the payment row is written with the
@@ -28,11 +31,12 @@ from ..extensions import db
 from ..locks import locked
 from ..models import Order, Payment
 from . import get_provider
-from .base import ChargeOutcome, ChargeRequest, PaymentError, SavedCard
+from ..money import Money
+from .balance import amount_to_charge
+from .base import PAYMENT_METADATA_KEY, ChargeOutcome, ChargeRequest, PaymentError, SavedCard
 from .refunds import in_flight, lease_end
 from .service import apply_payment_action, record_charge_outcome
 from .states import OPEN_PAYMENT_STATUSES, Action, OrderStatus
-from .stripe import PAYMENT_METADATA_KEY
 
 # How far before a payment's row the provider's charge may have been created (clocks).
 _LOOKUP_MARGIN = timedelta(minutes=10)
@@ -65,13 +69,15 @@ def open_attempt(order: Order, entry_ref: str, card: SavedCard) -> tuple[Payment
         if existing is not None:
             db.session.commit()
             return existing, False
-        if order.status != OrderStatus.PENDING:
+        provider = get_provider().name
+        if order.status != OrderStatus.PENDING or amount_to_charge(order) == 0:
             db.session.commit()
             raise OrderNotPayable(order.status)
-        others = [p for p in order.payments if p.status in OPEN_PAYMENT_STATUSES]
+        others = [p for p in order.payments
+                  if p.provider == provider and p.status in OPEN_PAYMENT_STATUSES]
         if not others:
             payment = Payment(
-                order=order, provider=get_provider().name, amount=order.amount,
+                order=order, provider=provider, amount=amount_to_charge(order),
                 currency=order.currency, provider_setup_ref=entry_ref,
                 provider_method_ref=card.method_ref, card_brand=card.card.brand,
                 card_last4=card.card.last4, card_exp_month=card.card.exp_month,
@@ -92,7 +98,7 @@ def charge(payment: Payment) -> Attempt:
     open, its outcome unknown, for ``resume_charge`` or recovery."""
     order = payment.order
     request = ChargeRequest(
-        amount=order.total,
+        amount=Money(payment.amount, payment.currency),
         customer_ref=order.buyer.provider_customer_ref,
         method_ref=payment.provider_method_ref,
         idempotency_key=payment.idempotency_key,

@@ -32,7 +32,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..locks import locked
-from ..models import Order, Payment, ReconciliationIssue, Refund
+from ..models import Order, Payment, ReconciliationIssue, Refund, RefundPart
 from ..models._base import insert_for, utcnow
 from . import get_provider
 from .base import PaymentError, RefundOutcome
@@ -122,44 +122,48 @@ def _settle_left_behind_attempts(now, limit, report) -> None:
 
 
 def _settle_left_behind_refunds(now, limit, report) -> None:
-    from .refunds import execute_refund
+    from .refunds import _local, execute_part, give_back_locally
 
-    refunds = db.session.scalars(
-        db.select(Refund).where(Refund.status == RefundStatus.PENDING,
-                                _left_behind(Refund, now))
-        .order_by(Refund.id).limit(limit)
+    parts = db.session.scalars(
+        db.select(RefundPart).where(RefundPart.status == RefundStatus.PENDING,
+                                    _left_behind(RefundPart, now))
+        .order_by(RefundPart.id).limit(limit)
     ).all()
     provider = get_provider()
-    for refund in refunds:
+    for part in parts:
         try:
-            if refund.provider_refund_ref:
-                outcome = provider.refund_status(refund.provider_refund_ref)
+            if _local(part):  # reserved, then its process was gone: give it back now
+                give_back_locally(part.refund_id)
+                report.refunds_settled += 1
+                continue
+            if part.provider_refund_ref:
+                outcome = provider.refund_status(part.provider_refund_ref)
             else:
-                outcome = provider.find_refund(refund.payment.provider_payment_ref,
-                                               refund.public_id)
+                outcome = provider.find_refund(part.payment.provider_payment_ref,
+                                               part.public_id)
             if outcome is not None:
-                decision = record_refund_outcome(refund, outcome)
+                decision = record_refund_outcome(part, outcome)
                 db.session.commit()
                 if decision is not None and decision.changes:
                     report.refunds_settled += 1
-            elif refund.kind == RefundKind.OVERPAYMENT:
-                execute_refund(refund)
+            elif part.refund.kind == RefundKind.OVERPAYMENT:
+                execute_part(part)  # we owe it: made now, under its own key
                 report.refunds_settled += 1
             else:
-                _release(refund)
+                _release(part)
                 report.refunds_released += 1
         except PaymentError:
             db.session.rollback()
             report.errors += 1
 
 
-def _release(refund: Refund) -> None:
+def _release(part: RefundPart) -> None:
     from .refunds import in_flight
 
-    locked(Order, refund.order_id)
-    refund = locked(Refund, refund.id)
-    if refund.status == RefundStatus.PENDING and not in_flight(refund):
-        apply_refund_action(refund, RefundAction.FAIL, failure_code="not_at_provider",
+    locked(Order, part.refund.order_id)
+    part = locked(RefundPart, part.id)
+    if part.status == RefundStatus.PENDING and not in_flight(part):
+        apply_refund_action(part, RefundAction.FAIL, failure_code="not_at_provider",
                             detail={"reason": "the provider has no such refund"})
     db.session.commit()
 
@@ -222,7 +226,7 @@ def _compare_refunds(since, report) -> None:
         report.errors += 1
         return
     for outcome in outcomes:
-        known = _our_refund(outcome) is not None
+        known = _our_part(outcome) is not None
         decision = apply_provider_refund(outcome, report=report)
         db.session.commit()  # what it recorded, issues included
         if decision is not None and decision.changes:
@@ -232,13 +236,13 @@ def _compare_refunds(since, report) -> None:
                 report.refunds_recorded += 1
 
 
-def _our_refund(outcome: RefundOutcome) -> Refund | None:
+def _our_part(outcome: RefundOutcome) -> RefundPart | None:
     if outcome.refund_public_id:
-        refund = db.session.scalar(db.select(Refund).filter_by(
+        part = db.session.scalar(db.select(RefundPart).filter_by(
             public_id=outcome.refund_public_id))
-        if refund is not None:
-            return refund
-    return db.session.scalar(db.select(Refund).filter_by(
+        if part is not None:
+            return part
+    return db.session.scalar(db.select(RefundPart).filter_by(
         provider_refund_ref=outcome.reference))
 
 
@@ -247,9 +251,9 @@ def apply_provider_refund(outcome: RefundOutcome, *, provider_event_id: str | No
     """Record a refund as the provider reports it: ours through the status writer; one
     made at the provider directly, on one of our payments, as a new refund of its order
     (it moved money, whatever we would have allowed). Flushes; the caller commits."""
-    refund = _our_refund(outcome)
-    if refund is not None:
-        return record_refund_outcome(refund, outcome, provider_event_id=provider_event_id)
+    part = _our_part(outcome)
+    if part is not None:
+        return record_refund_outcome(part, outcome, provider_event_id=provider_event_id)
     payment = outcome.payment_ref and db.session.scalar(
         db.select(Payment).filter_by(provider_payment_ref=outcome.payment_ref))
     if not payment:
@@ -264,20 +268,21 @@ def apply_provider_refund(outcome: RefundOutcome, *, provider_event_id: str | No
     from .balance import refundable_from
 
     order = payment.order
-    if outcome.amount > refundable_from(payment, list(order.refunds)):
+    if outcome.amount > refundable_from(payment, [p for r in order.refunds for p in r.parts]):
         count = record_issue("refund_above_payment", outcome.reference,
                              payment=payment.public_id, amount=outcome.amount)
         if report is not None:
             report.issues += count
     log.warning("refund %s of payment %s was made at the provider directly",
                 outcome.reference, payment.public_id)
-    refund = Refund(order=order, payment=payment, amount=outcome.amount,
-                    currency=payment.currency, kind=RefundKind.ORDER,
-                    reason="Refunded at the payment provider.",
-                    provider_refund_ref=outcome.reference)
+    refund = Refund(order=order, amount=outcome.amount, currency=payment.currency,
+                    kind=RefundKind.ORDER, reason="Refunded at the payment provider.")
+    part = RefundPart(payment=payment, amount=outcome.amount,
+                      provider_refund_ref=outcome.reference)
+    refund.parts.append(part)
     db.session.add(refund)
     db.session.flush()
-    return record_refund_outcome(refund, outcome, provider_event_id=provider_event_id)
+    return record_refund_outcome(part, outcome, provider_event_id=provider_event_id)
 
 
 def record_issue(kind: str, subject: str, **detail) -> int:

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 class Action(StrEnum):
     REQUIRE_ACTION = "require_action"
+    AUTHORIZE = "authorize"
     SUCCEED = "succeed"
     FAIL = "fail"
     CANCEL = "cancel"
@@ -23,22 +24,38 @@ class Action(StrEnum):
 class PaymentStatus(StrEnum):
     CREATED = "created"
     REQUIRES_ACTION = "requires_action"
+    AUTHORIZED = "authorized"  # reserved (a credit hold), taken once the rest is paid
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
 
 
-# A payment in one of these may still succeed: at most one per order (the money core
-# cancels or settles it before another card is charged).
+# A provider's payment in one of these may still succeed: at most one per order and
+# source (the money core cancels or settles it before another card is charged).
 OPEN_PAYMENT_STATUSES = (PaymentStatus.CREATED, PaymentStatus.REQUIRES_ACTION)
+
+
+class PaymentSource(StrEnum):
+    """Where a payment's money comes from (``Payment.provider``); a card provider is named
+    by itself ("stripe")."""
+
+    CREDIT = "credit"
+    OFFLINE = "offline"
 
 
 class RefundStatus(StrEnum):
     # The amount is reserved; the provider has not answered yet, or its answer was lost,
-    # or it accepted the refund and still processes it (then the refund has its ref).
+    # or it accepted the refund and still processes it (then the part has its ref).
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # the provider refused it, or it never reached the provider
+    # Of a whole refund only: some parts succeeded, the others failed.
+    PARTIALLY_SUCCEEDED = "partially_succeeded"
+
+
+class RefundDestination(StrEnum):
+    SOURCE = "source"  # back where each payment came from
+    CREDIT = "credit"  # as credit with the seller, whatever paid
 
 
 class RefundAction(StrEnum):
@@ -56,17 +73,29 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    EXPIRED = "expired"  # never paid in time; what it reserved was released
+
+
+# Orders whose refunds can still be asked for.
+REFUNDABLE_ORDER_STATUSES = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+# What a buyer bought: the orders their purchases list shows, with a receipt.
+PURCHASED_ORDER_STATUSES = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED,
+                            OrderStatus.REFUNDED)
 
 
 class OrderAction(StrEnum):
     PAY = "pay"
     REFUND_PART = "refund_part"
     REFUND_REST = "refund_rest"
+    EXPIRE = "expire"
 
 
 _P, _A = PaymentStatus, Action
 
 PAYMENT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (_P.CREATED, _A.AUTHORIZE): _P.AUTHORIZED,
+    (_P.AUTHORIZED, _A.SUCCEED): _P.SUCCEEDED,
+    (_P.AUTHORIZED, _A.CANCEL): _P.CANCELED,
     (_P.CREATED, _A.REQUIRE_ACTION): _P.REQUIRES_ACTION,
     (_P.CREATED, _A.SUCCEED): _P.SUCCEEDED,
     (_P.CREATED, _A.FAIL): _P.FAILED,
@@ -88,6 +117,7 @@ PAYMENT_IGNORED: set[tuple[str, str]] = {
     (_P.FAILED, _A.CANCEL),
     (_P.CANCELED, _A.CANCEL),
     (_P.CANCELED, _A.FAIL),
+    (_P.AUTHORIZED, _A.AUTHORIZE),
 }
 
 _O, _OA = OrderStatus, OrderAction
@@ -98,9 +128,10 @@ ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
     (_O.PAID, _OA.REFUND_REST): _O.REFUNDED,
     (_O.PARTIALLY_REFUNDED, _OA.REFUND_PART): _O.PARTIALLY_REFUNDED,
     (_O.PARTIALLY_REFUNDED, _OA.REFUND_REST): _O.REFUNDED,
+    (_O.PENDING, _OA.EXPIRE): _O.EXPIRED,
 }
 
-ORDER_IGNORED: set[tuple[str, str]] = set()
+ORDER_IGNORED: set[tuple[str, str]] = {(_O.EXPIRED, _OA.EXPIRE)}
 
 _R, _RA = RefundStatus, RefundAction
 

@@ -21,8 +21,10 @@ from .base import (
     ChargeOutcome,
     ChargeRecord,
     ChargeRequest,
+    PAYMENT_METADATA_KEY,
+    REFUND_METADATA_KEY,
+    CardProvider,
     PaymentError,
-    PaymentProvider,
     ProviderEvent,
     ProviderRefundEvent,
     RefundOutcome,
@@ -47,8 +49,6 @@ _EVENT_ACTIONS = {
 _REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed",
                   "charge.refund.updated"}
 
-PAYMENT_METADATA_KEY = "buyflow_payment"
-REFUND_METADATA_KEY = "buyflow_refund"
 
 
 def _origin(url: str) -> str:
@@ -98,7 +98,7 @@ def _timestamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-class StripeProvider(PaymentProvider):
+class StripeProvider(CardProvider):
     name = "stripe"
 
     def __init__(self, *, secret_key: str, publishable_key: str, api_base: str | None = None,

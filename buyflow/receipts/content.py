@@ -11,10 +11,15 @@ from flask_babel import gettext as _
 from ..i18n import text_direction
 from ..models import Order
 from ..money import Money, format_money
-from ..payments.states import OrderStatus, PaymentStatus, RefundKind, RefundStatus
+from ..payments.states import (
+    PURCHASED_ORDER_STATUSES,
+    PaymentStatus,
+    RefundKind,
+    RefundStatus,
+)
 
 # Only an order that was paid has a receipt; refunds since then appear on it.
-RECEIPTED = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
+RECEIPTED = PURCHASED_ORDER_STATUSES  # a receipt for each purchase
 
 
 @dataclass(frozen=True)
@@ -82,9 +87,10 @@ def build_receipt(order: Order, locale: str) -> Receipt:
 
     with force_locale(locale):
         # What the order cost given back; a second charge given back is not in its sums.
-        refunds = [r for r in order.refunds
-                   if r.status == RefundStatus.SUCCEEDED and r.kind == RefundKind.ORDER]
-        refunded = sum(r.amount for r in refunds)
+        refunds = [(r, sum(p.amount for p in r.parts if p.status == RefundStatus.SUCCEEDED))
+                   for r in order.refunds if r.kind == RefundKind.ORDER]
+        refunds = [(r, amount) for r, amount in refunds if amount]
+        refunded = sum(amount for _, amount in refunds)
         return Receipt(
             locale=locale,
             direction=text_direction(locale),
@@ -98,9 +104,10 @@ def build_receipt(order: Order, locale: str) -> Receipt:
             total=money(order.amount),
             cards=[_("card %(brand)s ending in %(last4)s",
                      brand=(p.card_brand or "").title(), last4=p.card_last4 or "")
-                   for p in order.payments if p.status == PaymentStatus.SUCCEEDED],
+                   for p in order.payments
+                   if p.status == PaymentStatus.SUCCEEDED and p.method == "card"],
             refunds=[ReceiptRefund(date=format_datetime(r.created_at, "medium"),
-                                   amount=money(r.amount)) for r in refunds],
+                                   amount=money(amount)) for r, amount in refunds],
             net_amount=money(order.amount - refunded) if refunds else None,
             labels=_labels(order),
         )

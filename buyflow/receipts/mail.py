@@ -14,27 +14,37 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
+from huey import crontab
 from sqlalchemy import and_, or_, update
 
+from ..events import subscribe
 from ..extensions import db
 from ..i18n import supported_locale
+from ..links import RECEIPT_PAGE, page_url
 from ..models import Order
 from ..models._base import utcnow
+from ..tasks import enqueue_after_commit, get_tasks, register_periodic, register_task
 from .content import RECEIPTED, Receipt, build_receipt
 from .pdf import receipt_pdf
 
 log = logging.getLogger(__name__)
 
+def init_app(app: Flask) -> None:
+    """Email each order's receipt once it is paid (the task queue sends it, retries it,
+    and a sweep every quarter of an hour finds those whose task was lost)."""
+    subscribe(app, "order.paid", send_receipt_after_commit)
+    register_task(app, "send_receipt", send_receipt, retries=app.config["RECEIPT_RETRIES"],
+                  retry_delay=app.config["RECEIPT_RETRY_DELAY"])
+    register_periodic(app, "sweep_receipts", crontab(minute="*/15"), enqueue_unsent_receipts)
+
+
 def send_receipt_after_commit(order: Order) -> None:
     """Have ``order``'s receipt emailed once the current transaction commits."""
-    from ..tasks import enqueue_after_commit
-
     enqueue_after_commit(db.session(), _enqueue, [order.id])
 
 
@@ -82,7 +92,7 @@ def receipt_file_name(order: Order) -> str:
 def _message(order: Order) -> EmailMessage:
     locale = supported_locale(order.locale) or current_app.config["BABEL_DEFAULT_LOCALE"]
     receipt = build_receipt(order, locale)
-    link = _public_url("account.receipt", order_id=order.public_id)
+    link = page_url(RECEIPT_PAGE, order_id=order.public_id)
     with force_locale(locale):
         message = EmailMessage(
             subject=_("Your receipt from %(shop)s, order %(id)s", shop=receipt.seller_name,
@@ -107,15 +117,6 @@ def _body(receipt: Receipt, link: str) -> str:
     ]) + "\n"
 
 
-def _public_url(endpoint: str, **values) -> str:
-    """An absolute URL at the service's public address (``PUBLIC_URL``): the worker has
-    no request to take the host from."""
-    base = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
-                                       url_scheme=base.scheme)
-    return adapter.build(endpoint, values, force_external=True)
-
-
 def enqueue_unsent_receipts(now: datetime | None = None, limit: int = 500) -> int:
     """Hand the queue every order paid within ``RECEIPT_SWEEP_DAYS`` whose receipt was
     not sent (its task was lost, in a crash say). Returns how many."""
@@ -131,7 +132,5 @@ def enqueue_unsent_receipts(now: datetime | None = None, limit: int = 500) -> in
 
 
 def _enqueue(order_ids) -> None:
-    from ..tasks import get_tasks
-
     for order_id in order_ids:
-        get_tasks().send_receipt(order_id)
+        get_tasks().enqueue("send_receipt", order_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..models import Order, Refund
-from ..payments.balance import refunded_amount
+from ..models import LedgerTransaction, Order, Payment, Refund
+from ..payments.balance import amount_due, amount_paid, refunded_amount
 from .results import sign_result
 
 
@@ -20,7 +20,27 @@ def _items(order: Order) -> list[dict]:
     ]
 
 
+def payment_payload(payment: Payment) -> dict:
+    """One payment of an order, with its source: a card (its brand and last four), credit,
+    or an offline method with its reference and who recorded it."""
+    return {
+        "id": payment.public_id,
+        "source": payment.provider if payment.provider in ("credit", "offline") else "card",
+        "method": payment.method,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+        "card": ({"brand": payment.card_brand, "last4": payment.card_last4}
+                 if payment.method == "card" and payment.card_last4 else None),
+        "reference": payment.reference if payment.provider == "offline" else None,
+        "recorded_by": payment.recorded_by,
+        "failure_code": payment.failure_code,
+        "created_at": payment.created_at.isoformat(),
+    }
+
+
 def refund_payload(refund: Refund) -> dict:
+    """A refund with its parts: what each payment gives back, and where to."""
     return {
         "id": refund.public_id,
         "order": refund.order.public_id,
@@ -28,8 +48,26 @@ def refund_payload(refund: Refund) -> dict:
         "currency": refund.currency,
         "reason": refund.reason,
         "kind": refund.kind,
+        "destination": refund.destination,
         "status": refund.status,
+        "parts": [{"payment": part.payment.public_id, "amount": part.amount,
+                   "destination": part.destination, "status": part.status}
+                  for part in refund.parts],
         "created_at": refund.created_at.isoformat(),
+    }
+
+
+def credit_transaction_payload(transaction: LedgerTransaction) -> dict:
+    """A credit movement as sellers see it: the buyer's gain (or loss, negative)."""
+    return {
+        "id": transaction.public_id,
+        "buyer_email": transaction.buyer.email,
+        "unit": transaction.unit,
+        "amount": transaction.amount,
+        "kind": transaction.kind,
+        "reason": transaction.reason,
+        "source": {"type": transaction.source_type, "id": transaction.source_ref},
+        "created_at": transaction.created_at.isoformat(),
     }
 
 
@@ -47,7 +85,10 @@ def order_payload(order: Order) -> dict:
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "reference": order.seller_reference,
         "passthrough": order.passthrough,
+        "amount_paid": amount_paid(order),
+        "amount_due": amount_due(order) if order.status == "pending" else 0,
         "refunded_amount": refunded_amount(order),
+        "payments": [payment_payload(p) for p in order.payments],
         "refunds": [refund_payload(r) for r in order.refunds],
     }
 

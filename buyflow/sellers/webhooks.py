@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import Flask, current_app
+from huey import crontab
 from sqlalchemy import event as sa_event
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
+from ..events import subscribe
 from ..extensions import db
 from ..models import (
     Seller,
@@ -33,11 +35,20 @@ from ..models import (
     WebhookEvent,
 )
 from ..models._base import utcnow
+from ..tasks import enqueue_after_commit, get_tasks, register_periodic, register_task
+from .payloads import (
+    credit_transaction_payload,
+    order_payload,
+    payment_payload,
+    refund_payload,
+)
 from .urls import UrlRefused, check_webhook_url
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("order.completed", "payment.failed", "refund.completed", "refund.requested")
+EVENT_TYPES = ("order.completed", "order.expired", "payment.succeeded", "payment.failed",
+               "refund.completed", "refund.failed", "refund.requested", "credit.granted",
+               "credit.debited", "refund_request.declined", "refund_request.withdrawn")
 
 
 def record_event(seller: Seller, event_type: str, data: dict) -> WebhookEvent:
@@ -160,25 +171,70 @@ def enqueue_due_deliveries(now: datetime | None = None, limit: int = 500) -> int
 
 
 def _enqueue(delivery_ids, eta: datetime | None = None) -> None:
-    from ..tasks import get_tasks
-
-    task = get_tasks().deliver_webhook
     for delivery_id in delivery_ids:
-        if eta is None:
-            task(delivery_id)
-        else:
-            task.schedule((delivery_id,), eta=eta)
+        get_tasks().enqueue("deliver_webhook", delivery_id, eta=eta)
 
 
 def _remember_new_deliveries(session: Session, _flush_context) -> None:
-    from ..tasks import enqueue_after_commit
-
     new = [obj.id for obj in session.new if isinstance(obj, WebhookDelivery)]
     if new:
         enqueue_after_commit(session, _enqueue, new)
 
 
+# What the money core announces, told to sellers (the outbox, in the same transaction).
+
+def _order_paid(order) -> None:
+    record_event(order.seller, "order.completed", {"order": order_payload(order)})
+
+
+def _order_expired(order) -> None:
+    record_event(order.seller, "order.expired", {"order": order_payload(order)})
+
+
+def _payment_succeeded(order, payment) -> None:
+    record_event(order.seller, "payment.succeeded",
+                 {"order": order_payload(order), "payment": payment_payload(payment)})
+
+
+def _payment_failed(order, payment) -> None:
+    record_event(order.seller, "payment.failed",
+                 {"order": order_payload(order), "payment": payment_payload(payment)})
+
+
+def _refund_succeeded(order, refund) -> None:
+    record_event(order.seller, "refund.completed",
+                 {"refund": refund_payload(refund), "order": order_payload(order)})
+
+
+def _refund_failed(order, refund) -> None:
+    record_event(order.seller, "refund.failed",
+                 {"refund": refund_payload(refund), "order": order_payload(order)})
+
+
+def _credit_granted(transaction) -> None:
+    record_event(transaction.seller, "credit.granted",
+                 {"credit": credit_transaction_payload(transaction)})
+
+
+def _credit_debited(transaction) -> None:
+    record_event(transaction.seller, "credit.debited",
+                 {"credit": credit_transaction_payload(transaction)})
+
+
+_SUBSCRIPTIONS = {
+    "order.paid": _order_paid, "order.expired": _order_expired,
+    "payment.succeeded": _payment_succeeded, "payment.failed": _payment_failed,
+    "refund.succeeded": _refund_succeeded, "refund.failed": _refund_failed,
+    "credit.granted": _credit_granted, "credit.debited": _credit_debited,
+}
+
+
 def init_app(app: Flask) -> None:
-    """Hand deliveries to the queue when the transaction that wrote them commits."""
+    """Tell sellers what the money core announces; deliver through the task queue once
+    the transaction that wrote a delivery commits, and sweep up lost ones every minute."""
+    for event, handler in _SUBSCRIPTIONS.items():
+        subscribe(app, event, handler)
+    register_task(app, "deliver_webhook", attempt_delivery)
+    register_periodic(app, "sweep_webhooks", crontab(minute="*"), enqueue_due_deliveries)
     if not sa_event.contains(Session, "after_flush", _remember_new_deliveries):
         sa_event.listen(Session, "after_flush", _remember_new_deliveries)

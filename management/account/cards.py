@@ -22,6 +22,7 @@ from buyflow.security import content_security_policy
 
 from ..auth.sessions import buyer_required, current_buyer
 from . import bp
+from .forms import ConfirmForm
 
 PROVIDER_UNAVAILABLE = _l(
     "The payment service cannot be reached right now. Nothing was changed; please try again "
@@ -39,10 +40,6 @@ def card_error(exc: PaymentError) -> str:
 class AddCardForm(FlaskForm):
     # Filled in by cards.js with the card-setup session the browser completed.
     setup = HiddenField(validators=[DataRequired(), Length(max=100)])
-
-
-class ConfirmForm(FlaskForm):
-    """A button only: the CSRF token is the whole form."""
 
 
 def _card_or_404(card_id: str):

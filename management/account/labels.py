@@ -1,16 +1,21 @@
-"""Statuses as buyers read them, in their language."""
+"""Statuses (and choices) as buyers read them, in their language."""
 
 from flask_babel import lazy_gettext as _l
+
+from buyflow.models.requests import RefundRequestStatus
+from buyflow.payments.states import RefundDestination
 
 ORDER_STATUSES = {
     "pending": _l("Not paid"),
     "paid": _l("Paid"),
     "partially_refunded": _l("Partly refunded"),
     "refunded": _l("Refunded"),
+    "expired": _l("Expired"),
 }
 PAYMENT_STATUSES = {
     "created": _l("Processing"),
     "requires_action": _l("Waiting for your bank"),
+    "authorized": _l("Reserved"),
     "succeeded": _l("Succeeded"),
     "failed": _l("Declined"),
     "canceled": _l("Canceled"),
@@ -19,6 +24,27 @@ REFUND_STATUSES = {
     "pending": _l("Processing"),
     "succeeded": _l("Refunded"),
     "failed": _l("Failed"),
+    "partially_succeeded": _l("Partly refunded"),
+}
+# How a payment was made, when not by card (a card reads as its brand and last four).
+PAYMENT_METHODS = {
+    "credit": _l("Credit with this shop"),
+    "bank_transfer": _l("Bank transfer"),
+    "cash": _l("Cash"),
+    "invoice": _l("Invoice"),
+    "phone": _l("By phone"),
+}
+
+REFUND_REQUEST_STATUSES = {
+    RefundRequestStatus.OPEN: _l("Waiting for the shop"),
+    RefundRequestStatus.REFUNDED: _l("Refunded"),
+    RefundRequestStatus.DECLINED: _l("Declined by the shop"),
+    RefundRequestStatus.WITHDRAWN: _l("Withdrawn"),
+}
+# Where the buyer wants the money back: the same words in the form and in the history.
+REFUND_TO = {
+    RefundDestination.SOURCE: _l("Back to how you paid"),
+    RefundDestination.CREDIT: _l("As credit to spend at this shop"),
 }
 
 
@@ -28,4 +54,8 @@ def labels() -> dict:
         "order_status": lambda status: str(ORDER_STATUSES.get(status, status)),
         "payment_status": lambda status: str(PAYMENT_STATUSES.get(status, status)),
         "refund_status": lambda status: str(REFUND_STATUSES.get(status, status)),
+        "refund_request_status":
+            lambda status: str(REFUND_REQUEST_STATUSES.get(status, status)),
+        "refund_to": lambda where: str(REFUND_TO.get(where, where)),
+        "payment_method": lambda method: str(PAYMENT_METHODS.get(method, method)),
     }

@@ -1,5 +1,6 @@
-/* Adding a card: the number goes from the provider's card Element straight to the
- * provider (confirmCardSetup); this page only posts back which setup was completed. */
+/* Adding a card: the number goes from the card provider's field straight to the provider,
+ * through its adapter (window.buyflowCardProvider, the flow's providers/<name>.js: this
+ * file names no provider); this page only posts back which setup was completed. */
 (function () {
   'use strict';
 
@@ -7,25 +8,23 @@
   var form = document.getElementById('add-card-form');
   var button = document.getElementById('save-card');
   var errorBox = document.getElementById('card-error');
-  var stripe = window.Stripe(data.publishable_key);
-  var card = stripe.elements({ locale: document.documentElement.lang }).create('card');
-  card.mount('#card-element');
+  // The page's data carries the provider's browser config (its publishable key).
+  var provider = window.buyflowCardProvider.connect(data);
+  var card = provider.mount(document.getElementById('card-element'),
+                            { locale: document.documentElement.lang });
 
   form.addEventListener('submit', async function (event) {
     event.preventDefault();
     if (button.disabled) return;
     button.disabled = true;
     errorBox.textContent = '';
-    var result = await stripe.confirmCardSetup(data.client_secret, {
-      payment_method: { card: card, billing_details: { email: data.email } }
-    });
-    if (result.error) {
-      var code = result.error.code || result.error.decline_code;
-      errorBox.textContent = data.messages[code] || data.messages.card_declined;
+    var result = await provider.confirmSetup(data.client_secret, card, { email: data.email });
+    if (!result.ok) {
+      errorBox.textContent = data.messages[result.error.code] || data.messages.card_declined;
       button.disabled = false;
       return;
     }
-    form.elements.setup.value = result.setupIntent.id;
+    form.elements.setup.value = result.reference;
     form.submit();
   });
 }());

@@ -5,7 +5,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from buyflow.api.openapi import openapi_document
+from buyflow.api.views import api
 
 AUTH = {"Authorization": "Bearer sk_test_northwind"}
 API_PREFIX = "/api/v1"
@@ -13,7 +13,7 @@ API_PREFIX = "/api/v1"
 
 @pytest.fixture(scope="session")
 def openapi():
-    return openapi_document("http://localhost/api/v1")
+    return api.document("http://localhost/api/v1")
 
 
 def documented_operation(app, openapi, path: str, method: str) -> dict | None:

@@ -2,6 +2,7 @@
 
 from openapi_spec_validator import validate
 
+from buyflow.payments.states import OrderStatus, RefundStatus
 from tests.api.conftest import API_PREFIX
 
 
@@ -35,3 +36,10 @@ def test_the_contract_check_catches_a_wrong_answer(app, openapi):
     with pytest.raises(ValidationError):
         Draft202012Validator({**schema, "components": openapi["components"]}).validate(
             {"id": "ord_1", "surprise": True})
+
+
+def test_the_document_says_what_the_code_knows(openapi):
+    """Made from the models, it follows them: every status an order or refund can have."""
+    components = openapi["components"]["schemas"]
+    assert components["OrderStatus"]["enum"] == list(OrderStatus)
+    assert components["RefundStatus"]["enum"] == list(RefundStatus)

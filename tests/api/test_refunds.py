@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from buyflow.extensions import db
-from buyflow.models import Order, Refund, WebhookEvent
+from buyflow.models import Order, Refund, RefundPart, WebhookEvent
 from buyflow.payments import get_provider
 from tests.api.conftest import AUTH
 
@@ -19,7 +19,7 @@ def refund(client, order_id, body, key=None):
 
 def amounts_refunded_at_provider(localstripe_url):
     """What the provider says it refunded, for each of our refunds."""
-    refs = db.session.scalars(db.select(Refund.provider_refund_ref).order_by(Refund.id))
+    refs = db.session.scalars(db.select(RefundPart.provider_refund_ref).order_by(RefundPart.id))
     return [requests.get(f"{localstripe_url}/v1/refunds/{ref}", auth=("sk_test_suite", ""),
                          timeout=10).json()["amount"] for ref in refs]
 

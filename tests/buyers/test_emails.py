@@ -17,6 +17,7 @@ from buyflow.buyers.emails import (
 from buyflow.buyers.identity import buyer_by_email, verified_emails
 from buyflow.extensions import db
 from buyflow.models import AuditEntry, Buyer, BuyerEmail, Card, Order, RefundRequest
+from buyflow.models.audit import Actor
 from buyflow.payments import get_provider
 
 
@@ -117,7 +118,8 @@ def test_verifying_the_email_of_an_account_made_by_checkout_merges_it(ann, selle
     customer, shell_id = shell.provider_customer_ref, shell.id
     order = make_order(seller, shell, shell.email, "k1")
     db.session.add(RefundRequest(order=order, buyer_id=shell.id, reason="Torn bag"))
-    db.session.add(AuditEntry(buyer_id=shell.id, action="refund.requested", subject="rr_x"))
+    db.session.add(AuditEntry(buyer_id=shell.id, actor_type="buyer", actor_id=str(shell.id),
+                              action="refund.requested", subject="rr_x"))
     db.session.commit()
 
     row = add_email(ann, "ann.work@example.com")
@@ -128,6 +130,9 @@ def test_verifying_the_email_of_an_account_made_by_checkout_merges_it(ann, selle
     assert db.session.scalar(db.select(RefundRequest.buyer_id)) == ann.id
     assert actions(ann) == ["refund.requested", "email.added", "email.verified",
                             "account.merged"]
+    # The same person did what the merged account did.
+    assert {entry.actor for entry in db.session.scalars(db.select(AuditEntry))} == {
+        Actor.buyer(ann)}
     merged = db.session.scalar(db.select(AuditEntry).filter_by(action="account.merged"))
     assert merged.detail == {"email": "ann.work@example.com", "orders": 1,
                              "refund_requests": 1}

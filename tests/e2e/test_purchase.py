@@ -73,7 +73,8 @@ def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, locals
     # The shop's server also hears of it by a signed webhook, which it verified.
     run_queue()
     events = requests.get(f"{shop_url}/buyflow/events", timeout=10).json()
-    assert [(e["type"], e["order"]) for e in events] == [("order.completed", order_id)]
+    assert [(e["type"], e["order"]) for e in events] == [("payment.succeeded", order_id),
+                                                         ("order.completed", order_id)]
 
     checkout.frame.get_by_role("button", name="Done").click()
     expect(page.locator("iframe[title='Checkout']")).to_have_count(0)

@@ -102,7 +102,9 @@ def receiver_endpoint(endpoint_secret, receiver, run_queue):
 
     def received():
         run_queue()
-        [(headers, body)] = receiver.requests
-        return Webhook(endpoint_secret).verify(body, headers)
+        payloads = [Webhook(endpoint_secret).verify(body, headers)
+                    for headers, body in receiver.requests]
+        [completed] = [p for p in payloads if p["type"] == "order.completed"]
+        return completed
 
     return received

@@ -58,3 +58,38 @@ def test_the_purchases_page_in_french(client, shops, buy, signed_in):
     signed_in()
     page = client.get("/account/", headers={"Accept-Language": "fr"}).text
     assert "Achats" in page and "14,50\xa0€" in page and "Payée" in page
+
+
+def test_declined_and_abandoned_attempts_are_not_purchases(client, shops, buy, signed_in):
+    paid = buy(shops.northwind, shops.coffee).json["order"]
+    declined = buy(shops.northwind, shops.coffee, number="4000000000000341").json["order"]
+    signed_in()
+    page = client.get("/account/").text
+    assert paid in page and declined not in page and "Not paid" not in page
+
+
+def test_the_order_page_names_each_payment_source(client, shops, signed_in, in_app):
+    def order_paid_by_credit_and_transfer():
+        from buyflow.buyers.identity import buyer_for_email
+        from buyflow.ledger import book
+        from buyflow.payments.credit import hold_credit
+        from buyflow.payments.offline import record_offline_payment
+
+        seller = db.session.scalar(db.select(Seller).filter_by(public_id=shops.northwind.public_id))
+        buyer = buyer_for_email("ann@example.com")
+        order = Order(seller=seller, buyer=buyer, checkout_key="k-mixed", amount=1450,
+                      currency="EUR", buyer_email="ann@example.com")
+        db.session.add(order)
+        book.grant(seller, buyer, "EUR", 1000, idempotency_key="welcome")
+        hold_credit(order, buyer, 1000)
+        record_offline_payment(order, method="bank_transfer", amount=None,
+                               reference="TRF-77", recorded_by="api_key:1")
+        db.session.commit()
+        return order.public_id
+
+    order_id = in_app(order_paid_by_credit_and_transfer)
+    signed_in()
+    page = client.get(f"/account/orders/{order_id}").text
+    assert "Credit with this shop" in page and "Bank transfer" in page and "TRF-77" in page
+    credits = client.get("/account/credits").text
+    assert "Northwind Coffee" in credits and "€0.00" in credits

@@ -6,8 +6,10 @@ import stripe
 
 from buyflow.extensions import db
 from buyflow.models import AuditEntry, Buyer, Card, Order, Payment, RefundRequest, SignInCode
+from buyflow.models.audit import SYSTEM
 from buyflow.payments import get_provider
 from buyflow.payments.base import PaymentError
+from buyflow.refund_requests import decline
 from tests.management.conftest import csrf_token, stored_cards
 
 
@@ -35,6 +37,12 @@ def test_deleting_erases_the_buyer_and_keeps_the_orders(client, shops, buy, sign
                                                  "csrf_token": csrf_token(page.text)})
     customer = in_app(lambda: db.session.scalar(db.select(Buyer.provider_customer_ref)))
 
+    def declined_quoting_the_address():
+        request = db.session.scalar(db.select(RefundRequest))
+        decline(request, "We never shipped to 1 Main St.", SYSTEM)
+        db.session.commit()
+    in_app(declined_quoting_the_address)
+
     response = delete()
     assert response.status_code == 302
     assert "Your account was deleted." in client.get(response.location).text
@@ -51,7 +59,8 @@ def test_deleting_erases_the_buyer_and_keeps_the_orders(client, shops, buy, sign
                 db.select(Payment).order_by(Payment.id))],
             "cards": db.session.scalar(db.select(db.func.count(Card.id))),
             "codes": db.session.scalar(db.select(db.func.count(SignInCode.id))),
-            "reasons": [r.reason for r in db.session.scalars(db.select(RefundRequest))],
+            "reasons": [(r.reason, r.decline_reason)
+                        for r in db.session.scalars(db.select(RefundRequest))],
             "audit": [a.action for a in db.session.scalars(
                 db.select(AuditEntry).order_by(AuditEntry.id))],
         }
@@ -64,8 +73,9 @@ def test_deleting_erases_the_buyer_and_keeps_the_orders(client, shops, buy, sign
     assert {o[3] for o in after["orders"]} == {placeholder}
     assert after["payments"] == ["succeeded", "canceled"]
     assert after["receipts_due"] == []  # nothing will be mailed to the placeholder
-    assert (after["cards"], after["codes"], after["reasons"]) == (0, 0, [""])
-    assert after["audit"] == ["card.added", "refund.requested", "account.deleted"]
+    assert (after["cards"], after["codes"], after["reasons"]) == (0, 0, [("", "")])
+    assert after["audit"] == ["card.added", "refund.requested", "refund_request.declined",
+                              "account.deleted"]
 
     provider = in_app(get_provider)
     assert provider.client.v1.payment_methods.retrieve(method).customer is None

@@ -7,7 +7,7 @@ import pytest
 
 from buyflow.dev.fault_proxy import PASS, RESET_AFTER, RESET_BEFORE, moves_money, stall_before
 from buyflow.extensions import db
-from buyflow.models import Order, Payment, Refund
+from buyflow.models import Order, Payment, Refund, RefundPart
 from buyflow.payments.balance import refundable_amount
 from buyflow.payments.reconcile import reconcile
 from tests.conftest import at_once
@@ -172,7 +172,8 @@ def test_a_second_charge_that_succeeds_anyway_is_refunded_and_recorded(
     assert order.status == "paid"
     late = next(p for p in order.payments if p.card_last4 == "4242")
     assert late.status == "succeeded"
-    overpayment = db.session.scalar(db.select(Refund).filter_by(payment_id=late.id))
+    overpayment = db.session.scalar(db.select(Refund).join(RefundPart)
+                                    .where(RefundPart.payment_id == late.id))
     assert (overpayment.kind, overpayment.status, overpayment.amount) == (
         "overpayment", "succeeded", 1450)
     assert provider_book.refunded(late.provider_payment_ref) == 1450

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from buyflow.extensions import db
-from buyflow.models import PaymentEvent, Refund, RefundEvent
+from buyflow.models import PaymentEvent, RefundEvent
+from tests.conftest import make_refund
 from tests.payments.test_stripe import signed
 
 
@@ -85,20 +86,18 @@ def paid_payment(make_payment):
 
 def test_a_refund_event_settles_our_pending_refund_once(client, paid_payment):
     # Reserved and sent, its answer lost: the provider's event says how it ended.
-    refund = Refund(order=paid_payment.order, payment=paid_payment, amount=450,
-                    currency="EUR")
-    db.session.add(refund)
-    db.session.commit()
+    refund = make_refund(paid_payment, 450)
+    part = refund.parts[0]
     payload = refund_event("refund.updated", {
         "id": "re_1", "object": "refund", "status": "succeeded", "amount": 450,
-        "payment_intent": "pi_42", "metadata": {"buyflow_refund": refund.public_id}})
+        "payment_intent": "pi_42", "metadata": {"buyflow_refund": part.public_id}})
 
     first = post(client, payload, signed(payload))
     replay = post(client, payload, signed(payload))
 
     assert first.json["applied"] is True and replay.json["applied"] is False
     db.session.expire_all()
-    assert (refund.status, refund.provider_refund_ref) == ("succeeded", "re_1")
+    assert (refund.status, part.provider_refund_ref) == ("succeeded", "re_1")
     assert refund.order.status == "partially_refunded"
     assert db.session.scalar(db.select(db.func.count(RefundEvent.id))) == 1
 
@@ -114,16 +113,13 @@ def test_a_refund_made_at_the_provider_is_recorded_from_its_event(client, paid_p
 
     db.session.expire_all()
     order = paid_payment.order
-    assert [(r.provider_refund_ref, r.amount, r.status) for r in order.refunds] == [
+    assert [(r.parts[0].provider_refund_ref, r.amount, r.status) for r in order.refunds] == [
         ("re_dashboard", 1450, "succeeded")]
     assert order.status == "refunded"
 
 
 def test_a_failed_refund_event_frees_the_reserved_amount(client, paid_payment):
-    refund = Refund(order=paid_payment.order, payment=paid_payment, amount=1450,
-                    currency="EUR", provider_refund_ref="re_2")
-    db.session.add(refund)
-    db.session.commit()
+    refund = make_refund(paid_payment, 1450, provider_refund_ref="re_2")
     payload = refund_event("refund.failed", {
         "id": "re_2", "object": "refund", "status": "failed", "amount": 1450,
         "payment_intent": "pi_42", "failure_reason": "expired_or_canceled_card",
@@ -132,6 +128,6 @@ def test_a_failed_refund_event_frees_the_reserved_amount(client, paid_payment):
     post(client, payload, signed(payload))
 
     db.session.expire_all()
-    assert (refund.status, refund.failure_code) == ("failed", "expired_or_canceled_card")
+    assert (refund.status, refund.parts[0].failure_code) == ("failed", "expired_or_canceled_card")
     from buyflow.payments.balance import refundable_amount
     assert refundable_amount(refund.order) == 1450

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 import pytest
 
 from buyflow.extensions import db
-from buyflow.models import Order, OrderItem, Payment, Refund
+from buyflow.models import Order, OrderItem, Payment
+from tests.conftest import make_refund
 
 PAID_AT = datetime(2025, 3, 4, 12, 30, tzinfo=UTC)
 
@@ -24,10 +25,9 @@ def paid_order(seller):
                           status="succeeded" if status != "pending" else "created",
                           card_brand="visa", card_last4="4242")
         db.session.add_all([order, payment])
-        for amount, refund_status in refunds:
-            db.session.add(Refund(order=order, payment=payment, amount=amount, currency="EUR",
-                                  status=refund_status, created_at=PAID_AT))
         db.session.commit()
+        for amount, refund_status in refunds:
+            make_refund(payment, amount, refund_status, created_at=PAID_AT)
         return order
 
     return make

@@ -28,15 +28,21 @@ def test_a_paid_order_is_told_to_the_seller_signed(product, buy, endpoint_secret
                                                    run_queue):
     answer = buy(product.seller, product)
     run_queue()
-    [(headers, body)] = receiver.requests
-    payload = Webhook(endpoint_secret).verify(body, headers)
-    assert payload["type"] == "order.completed"
-    assert payload["data"]["order"]["id"] == answer.json["order"]
-    assert payload["data"]["order"]["status"] == "paid"
-    assert headers["webhook-id"].startswith("msg_")
-    delivery = only_delivery()
-    assert (delivery.status, delivery.attempts) == ("delivered", 1)
-    assert [a.status_code for a in delivery.log] == [200]
+    payloads = {}
+    for headers, body in receiver.requests:
+        payload = Webhook(endpoint_secret).verify(body, headers)
+        payloads[payload["type"]] = payload
+        assert headers["webhook-id"].startswith("msg_")
+    assert sorted(payloads) == ["order.completed", "payment.succeeded"]
+    order = payloads["order.completed"]["data"]["order"]
+    assert (order["id"], order["status"], order["amount_due"]) == (
+        answer.json["order"], "paid", 0)
+    payment = payloads["payment.succeeded"]["data"]["payment"]
+    assert (payment["source"], payment["amount"], payment["card"]["last4"]) == (
+        "card", 1450, "4242")
+    deliveries = db.session.scalars(db.select(WebhookDelivery)).all()
+    assert [(d.status, d.attempts) for d in deliveries] == [("delivered", 1)] * 2
+    assert [a.status_code for d in deliveries for a in d.log] == [200, 200]
 
 
 def test_a_declined_payment_is_told_as_payment_failed(product, buy, endpoint_secret, receiver,

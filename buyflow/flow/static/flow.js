@@ -1,4 +1,5 @@
-/* The buy flow inside the iframe: takes the card through the provider's script, talks to
+/* The buy flow inside the iframe: takes the card through the card provider's adapter
+ * (window.buyflowCardProvider, providers/<name>.js: this file names no provider), talks to
  * our server with the signed flow token, and tells the seller's page how it ended.
  * Messages go through protocol.js, to the seller's origin the server checked only. */
 (function () {
@@ -25,9 +26,8 @@
   var saveCardField = document.getElementById('save-card-field');
   var saveCard = document.getElementById('save-card');
   var emailFixed = emailInput.readOnly;  // the seller named the buyer's email
-  var stripe = window.Stripe(data.provider.publishable_key);
-  var card = stripe.elements({ locale: data.locale }).create('card');
-  card.mount('#card-element');
+  var provider = window.buyflowCardProvider.connect(data.provider);
+  var card = provider.mount(document.getElementById('card-element'), { locale: data.locale });
 
   /* Switching language reloads the page: the email typed so far goes along (storage is
    * out of reach in a third-party iframe; the card cannot go along, it is the provider's). */
@@ -69,18 +69,11 @@
 
   function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
-  function providerErrorCode(error) {
-    var code = error && (error.code || error.decline_code);
-    if (code === 'payment_intent_authentication_failure' || code === 'setup_intent_authentication_failure') {
-      return 'authentication_failed';
-    }
-    return data.messages[code] ? code : 'card_declined';
-  }
-
   async function settle(answer) {
     if (answer.status === 'requires_action') {
       statusBox.textContent = data.text.authenticating;
-      await stripe.confirmCardPayment(answer.client_secret);
+      // Whatever the bank said, the server reads the payment's outcome from the provider.
+      await provider.confirmPayment(answer.client_secret, null);
       answer = await call(data.urls.refresh, { payment: answer.payment });
     }
     for (var tries = 0; answer.status === 'processing' && tries < 30; tries++) {
@@ -103,14 +96,25 @@
   /* Saved cards: shown only once the buyer confirms a code mailed to the email. The
    * server then answers a card token bound to this flow and that email (so the email
    * becomes read-only); paying with a saved card, or saving a new one, needs it. */
-  var saved = { email: null, token: null };
+  var saved = { email: null, token: null, cards: 0 };
+  // The buyer's credit with the shop: what of it can pay this order, and whether it all.
+  var credit = { usable: 0, covers: false };
+  var creditField = document.getElementById('credit-field');
+  var useCredit = document.getElementById('use-credit');
 
   function chosenSavedCard() {
     var checked = form.querySelector('input[name="card-choice"]:checked');
     return checked && checked.value !== 'new' ? checked.value : null;
   }
 
-  function showCardEntry() { newCard.hidden = chosenSavedCard() !== null; }
+  function paidByCredit() { return useCredit.checked && credit.covers; }
+
+  function showCardEntry() {
+    cardChoice.hidden = !saved.cards || paidByCredit();
+    newCard.hidden = paidByCredit() || chosenSavedCard() !== null;
+  }
+
+  function creditToUse() { return useCredit.checked ? credit.usable : 0; }
 
   savedCardsButton.addEventListener('click', async function () {
     savedCardsButton.disabled = true;
@@ -141,6 +145,11 @@
     codeStep.hidden = true;
     savedCardsButton.hidden = true;
     saveCardField.hidden = false;
+    if (answer.credit && answer.credit.usable > 0) {
+      credit = answer.credit;
+      document.getElementById('credit-label').textContent = credit.label;
+      creditField.hidden = false;
+    }
     listCards(answer.cards);
   }
 
@@ -155,6 +164,7 @@
   /* The saved cards as radio buttons, the default first and chosen, then "A new card". */
   function listCards(cards) {
     savedCardList.textContent = '';
+    saved.cards = cards.length;
     cards.forEach(function (card, index) {
       var label = document.createElement('label');
       var radio = document.createElement('input');
@@ -178,10 +188,15 @@
   }
 
   cardChoice.addEventListener('change', showCardEntry);
+  useCredit.addEventListener('change', showCardEntry);
 
   /* Back to before the code: the card token expired or does not count any more. */
   function forgetSavedCards() {
     saved.token = null;
+    saved.cards = 0;
+    credit = { usable: 0, covers: false };
+    useCredit.checked = false;
+    creditField.hidden = true;
     savedCardList.textContent = '';
     cardChoice.hidden = true;
     saveCard.checked = false;
@@ -191,14 +206,20 @@
     emailInput.readOnly = emailFixed;
   }
 
+  /* The order opens with the credit chosen reserved for it; when that pays it all, it is
+   * paid there and then, and no card is asked for. */
+  function openOrder(email) {
+    var body = { email: email, credit: creditToUse() };
+    if (body.credit) body.card_token = saved.token;
+    return call(data.urls.checkout, body);
+  }
+
   async function payWithNewCard(email) {
-    var opened = await call(data.urls.checkout, { email: email });
-    if (opened.status === 'error') return opened;
-    var setup = await stripe.confirmCardSetup(opened.client_secret, {
-      payment_method: { card: card, billing_details: { email: email } }
-    });
-    if (setup.error) return { status: 'error', error: { code: providerErrorCode(setup.error) } };
-    var body = { setup: setup.setupIntent.id };
+    var opened = await openOrder(email);
+    if (opened.status !== 'pending') return opened;
+    var setup = await provider.confirmSetup(opened.client_secret, card, { email: email });
+    if (!setup.ok) return { status: 'error', error: setup.error };
+    var body = { setup: setup.reference };
     if (saved.token && saveCard.checked) {
       body.card_token = saved.token;
       body.save = true;
@@ -211,8 +232,8 @@
   function payWithSavedCard(cardId) {
     var bytes = window.crypto.getRandomValues(new Uint8Array(16));
     var attempt = Array.from(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); });
-    return call(data.urls.paySaved,
-                { card_token: saved.token, card: cardId, attempt: attempt.join('') });
+    return call(data.urls.paySaved, { card_token: saved.token, card: cardId,
+                                      attempt: attempt.join(''), credit: creditToUse() });
   }
 
   form.addEventListener('submit', async function (event) {
@@ -227,9 +248,10 @@
     errorBox.textContent = '';
     statusBox.textContent = data.text.processing;
 
-    var savedCard = chosenSavedCard();
-    var answer = savedCard ? await payWithSavedCard(savedCard)
-                           : await payWithNewCard(emailInput.value.trim());
+    var savedCard = paidByCredit() ? null : chosenSavedCard();
+    var answer = paidByCredit() ? await openOrder(emailInput.value.trim())
+               : savedCard ? await payWithSavedCard(savedCard)
+               : await payWithNewCard(emailInput.value.trim());
     if (answer.status !== 'error') answer = await settle(answer);
     if (answer.status === 'paid') return finish(answer);
     showError(answer.error && answer.error.code, answer.error && answer.error.message);
