@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from ..errors import CodedError
 from ..extensions import db
 from ..models import SignInCode
 from ..models._base import utcnow
@@ -24,12 +25,8 @@ VERIFY_EMAIL = "verify_email"
 SAVED_CARDS = "saved_cards"
 
 
-class CodeRefused(Exception):
+class CodeRefused(CodedError):
     """``code``: wrong_code, expired_code, too_many_attempts."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)

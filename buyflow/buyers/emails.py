@@ -37,6 +37,7 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import CodedError
 from ..extensions import db
 from ..models import AuditEntry, Buyer, BuyerEmail, Order, RefundRequest, SignInCode
 from ..models._base import utcnow
@@ -50,15 +51,11 @@ from .identity import normalized_email
 log = logging.getLogger(__name__)
 
 
-class EmailRefused(Exception):
+class EmailRefused(CodedError):
     """``code``: invalid_email, already_yours, taken (another account's verified email),
     other_account (the email names another account with saved cards or other emails),
     not_yours (a verification link of another buyer's email), already_verified,
     not_verified."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def find_email(buyer: Buyer, email_id: str) -> BuyerEmail | None:

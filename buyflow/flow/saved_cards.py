@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..errors import CodedError
 from ..buyers.codes import SAVED_CARDS, confirm_code, issue_code
 from ..buyers.identity import buyer_by_email
 from ..extensions import db
@@ -27,12 +28,10 @@ from .state import FlowState
 CARD_TOKEN_SALT = "buyflow.flow-cards.v1"
 
 
-class CardAccessError(Exception):
+class CardAccessError(CodedError):
     """``code``: card_token_expired or card_token_invalid."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+    http_status = 403
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..errors import CodedError
 from ..models import Seller
 from ..tokens import signed_serializer
 from .purchase import Purchase
@@ -21,10 +22,8 @@ from .purchase import Purchase
 FLOW_SALT = "buyflow.flow.v1"
 
 
-class FlowStateError(Exception):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code  # "flow_expired" or "flow_invalid"
+class FlowStateError(CodedError):
+    """``code``: flow_expired or flow_invalid."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..buyers.codes import CodeRefused
 from ..buyers.identity import buyer_by_email, normalized_email
+from ..errors import CodedError
 from ..extensions import csrf, db, limiter
 from ..ledger import book
 from ..i18n import language_choices, negotiate_locale
@@ -164,9 +165,11 @@ def open_flow():
 _ATTEMPT = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-class _FlowCallError(Exception):
+class _FlowCallError(CodedError):
+    """A flow call refused before it reaches the purchase steps."""
+
     def __init__(self, code: str, status: int = 400):
-        self.code, self.status = code, status
+        super().__init__(code, code, status)
 
 
 def _flow_call() -> tuple[FlowState, dict]:
@@ -187,7 +190,7 @@ def _error_json(code: str, status: int):
 
 @bp.errorhandler(_FlowCallError)
 def _flow_call_error(exc: _FlowCallError):
-    return _error_json(exc.code, exc.status)
+    return _error_json(exc.code, exc.http_status)
 
 
 @bp.errorhandler(429)

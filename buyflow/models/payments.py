@@ -27,7 +27,8 @@ class Payment(PublicRecord, db.Model):
     public_id_prefix = "pay"
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    # The payment source (payments/sources.py): "stripe", "credit" or "offline".
+    # The payment source (the registry in payments/__init__.py): "stripe", "credit" or
+    # "offline".
     provider: Mapped[str] = mapped_column(String(20))
     # How it was paid: "card", "credit", or an offline method (payments.offline.METHODS).
     method: Mapped[str] = mapped_column(String(20), default="card")

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from ..errors import CodedError
+
 REQUEST_SALT = "buyflow.request.v1"
 _FIELDS = {"items", "currency", "email", "reference", "passthrough"}
 _ITEM_FIELDS = {"name", "amount", "quantity", "product"}
@@ -40,12 +42,8 @@ _NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
-class PurchaseRequestError(Exception):
+class PurchaseRequestError(CodedError):
     """``code`` is request_invalid or request_expired; the message says what is wrong."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 def _serializer(signing_secrets: Sequence[str] | str) -> URLSafeTimedSerializer:

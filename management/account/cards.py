@@ -92,6 +92,7 @@ def add_card():
     config = provider.browser_config()
     response = make_response(render_template(
         "account/add_card.html", form=form, error=error, js_url=config["js_url"], page_data={
+            "provider": config["provider"],
             "publishable_key": config["publishable_key"], "client_secret": setup.client_secret,
             "email": buyer.email,
             "messages": {code: str(message) for code, message in BUYER_MESSAGES.items()},

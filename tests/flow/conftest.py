@@ -32,3 +32,19 @@ def unlock(client, ask_code):
         return answer.json
 
     return unlock_
+
+
+@pytest.fixture
+def buy_and_save(client, open_flow, unlock, confirm_card_setup):
+    """Buy in a new flow with a new card, ticking "save this card" after the code."""
+
+    def buy(product, email=ANN, number="4242424242424242"):
+        data = open_flow(product.seller, product)
+        token = unlock(data, email)["card_token"]
+        opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
+        confirm_card_setup(opened.json["client_secret"], number)
+        return client.post("/flow/api/pay", json={
+            "flow": data["flow"], "setup": opened.json["setup"], "card_token": token,
+            "save": True})
+
+    return buy

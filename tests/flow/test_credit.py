@@ -124,3 +124,22 @@ def test_an_order_never_paid_expires_and_gives_the_credit_back(app, client, prod
     assert "order.expired" in db.session.scalars(db.select(WebhookEvent.type)).all()
     late = checkout(client, data, credit=0)
     assert late.status_code == 409 and late.json["error"]["code"] == "already_paid"
+
+
+def test_credit_with_a_saved_card_for_the_rest(client, product, open_flow, unlock, buy_and_save,
+                                               ann_has_credit, provider_book):
+    buy_and_save(product)
+    buyer = ann_has_credit(1000)
+    data = open_flow(product.seller, product)
+    unlocked = unlock(data)
+
+    paid = client.post("/flow/api/pay-saved", json={
+        "flow": data["flow"], "card_token": unlocked["card_token"],
+        "card": unlocked["cards"][0]["id"], "attempt": "c" * 32, "credit": 1000})
+
+    assert paid.json["status"] == "paid"
+    order = db.session.scalar(db.select(Order).filter_by(public_id=paid.json["order"]))
+    assert sorted((p.provider, p.amount) for p in order.payments) == [
+        ("credit", 1000), ("stripe", 450)]
+    assert [i["amount"] for i in provider_book.succeeded(order.public_id)] == [450]
+    assert book.balance(product.seller, buyer, "EUR") == 0

@@ -14,22 +14,6 @@ ANN = "ann@example.com"
 ATTEMPT = "a" * 32
 
 
-@pytest.fixture
-def buy_and_save(client, open_flow, unlock, confirm_card_setup):
-    """Buy in a new flow with a new card, ticking "save this card" after the code."""
-
-    def buy(product, email=ANN, number="4242424242424242"):
-        data = open_flow(product.seller, product)
-        token = unlock(data, email)["card_token"]
-        opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
-        confirm_card_setup(opened.json["client_secret"], number)
-        return client.post("/flow/api/pay", json={
-            "flow": data["flow"], "setup": opened.json["setup"], "card_token": token,
-            "save": True})
-
-    return buy
-
-
 def pay_saved(client, data, token, card_id, attempt=ATTEMPT):
     return client.post("/flow/api/pay-saved", json={
         "flow": data["flow"], "card_token": token, "card": card_id, "attempt": attempt})
