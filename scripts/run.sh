@@ -67,7 +67,9 @@ for port in "$STRIPE_PORT" "$SERVICE_PORT" "$SHOP_PORT"; do
   fi
 done
 
-.venv/bin/python -m buyflow.dev.localstripe_server --port "$STRIPE_PORT" >instance/localstripe.log 2>&1 &
+# Its store is kept beside the SQLite database, whose customers and charges it holds.
+.venv/bin/python -m buyflow.dev.localstripe_server --port "$STRIPE_PORT" \
+  --keep-in instance/localstripe.pickle >instance/localstripe.log 2>&1 &
 pids+=($!)
 wait_for 127.0.0.1 "$STRIPE_PORT" localstripe
 # localstripe sends Stripe's signed webhooks to the service, as Stripe would.

@@ -379,3 +379,36 @@ def test_a_replayed_refund_sends_no_second_event(client, customer, card, refund_
     assert wait_for(lambda: len(mine()) >= 1)
     time.sleep(1.5)  # a second one would have come by now
     assert len(mine()) == 1
+
+
+def test_keep_in_keeps_the_store_across_restarts(tmp_path):
+    """``scripts/run.sh`` keeps localstripe's store beside the SQLite database, so the
+    customers and charges its rows name are still there after a restart."""
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port, wait_for_port
+
+    kept = tmp_path / "localstripe.pickle"
+
+    def start():
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "buyflow.dev.localstripe_server", "--port", str(port),
+             "--keep-in", str(kept)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(port)
+        return process, f"http://127.0.0.1:{port}"
+
+    process, url = start()
+    customer = requests.post(f"{url}/v1/customers", auth=("sk_test_keep", ""),
+                             data={"email": "kept@example.com"}, timeout=10).json()
+    process.terminate()
+    process.wait(10)
+    process, url = start()
+    try:
+        again = requests.get(f"{url}/v1/customers/{customer['id']}", auth=("sk_test_keep", ""),
+                             timeout=10)
+        assert again.status_code == 200 and again.json()["email"] == "kept@example.com"
+    finally:
+        process.terminate()
+        process.wait(10)
