@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,22 +31,26 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
     if test_config:
         app.config.update(test_config)
 
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Every file the app writes has a setting; those left unset go to the instance folder.
+    instance = Path(app.instance_path)
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        app.config["SQLALCHEMY_DATABASE_URI"] = (
-            f"sqlite:///{Path(app.instance_path) / 'buyflow.sqlite'}"
-        )
+        database = _writable(instance / "buyflow.sqlite")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options["connect_args"] = {**options.get("connect_args", {}),
                                    "timeout": app.config["SQLITE_BUSY_TIMEOUT"]}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _instance_secret_key(app)
-    if app.config["MAIL_BACKEND"] == "file" and not app.config.get("MAIL_FILE_PATH"):
-        app.config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "mail")
+        app.config["SECRET_KEY"] = _kept_secret_key(
+            _writable(app.config["SECRET_KEY_FILE"] or instance / "secret_key"))
+    if app.config["MAIL_BACKEND"] == "file" and not app.config["MAIL_FILE_PATH"]:
+        app.config["MAIL_FILE_PATH"] = str(instance / "mail")
+    if not app.config["REDIS_URL"]:
+        app.config["TASKS_SQLITE_PATH"] = str(
+            _writable(app.config["TASKS_SQLITE_PATH"] or instance / "huey.sqlite"))
     if not app.config["EMBED_JS_DIR"]:
         app.config["EMBED_JS_DIR"] = str(PROJECT_ROOT / "embed-js" / "dist")
     if app.config["HTTPS"] is None:
@@ -54,12 +59,19 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
 
 
-def _instance_secret_key(app: Flask) -> str:
-    """The secret key kept in the instance folder, made on first start (never committed)."""
-    path = Path(app.instance_path) / "secret_key"
+def _writable(path: str | Path) -> Path:
+    """``path``, its folder made if missing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _kept_secret_key(path: Path) -> str:
+    """The secret key kept in ``path``, made on first start (never committed)."""
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Made readable by its owner only before the key is written into it.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 

@@ -48,6 +48,31 @@ def create_seller_command(name, origins, locale, webhook_url):
     click.echo("Keep the secrets now: Buyflow will not show them again.")
 
 
+@sellers.command("add-origin")
+@click.argument("seller_id")
+@click.argument("origins", nargs=-1, required=True)
+def add_origin(seller_id, origins):
+    """Let pages at ORIGINS (scheme://host[:port]) open and frame the seller's buy flow."""
+    _change_origins(seller_id, add=list(origins))
+
+
+@sellers.command("remove-origin")
+@click.argument("seller_id")
+@click.argument("origins", nargs=-1, required=True)
+def remove_origin(seller_id, origins):
+    """Stop pages at ORIGINS from opening the seller's buy flow (one origin must stay)."""
+    _change_origins(seller_id, remove=list(origins))
+
+
+def _change_origins(seller_id: str, **change) -> None:
+    seller = _seller(seller_id)
+    try:
+        origins = accounts.set_origins(seller, **change)
+    except (UrlRefused, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{seller.public_id}: origins {', '.join(origins)}")
+
+
 @sellers.command("allow-partial-offline")
 @click.argument("seller_id")
 @click.argument("allowed", type=click.BOOL)

@@ -5,7 +5,10 @@ they look like JSON (Flask's ``from_prefixed_env``)."""
 
 class DefaultConfig:
     # Secrets: set from the environment or ``instance/config.py``; never committed.
+    # Without SECRET_KEY, one is made on first start and kept in SECRET_KEY_FILE (None:
+    # instance/secret_key).
     SECRET_KEY = None
+    SECRET_KEY_FILE = None
 
     # None means "SQLite file in the instance folder" (resolved in create_app).
     # BUYFLOW_DATABASE_URL, when set, wins.
@@ -58,6 +61,10 @@ class DefaultConfig:
     RECONCILE_WINDOW_HOURS = 24
     RECONCILE_EVERY_MINUTES = 10
 
+    # How long the buy flow waits for the bank (or the provider) to confirm a payment
+    # before telling the buyer and letting them try again (seconds).
+    BANK_CONFIRMATION_WAIT_SECONDS = 120
+
     # How long a buy-flow page stays usable, and how long a signed result is accepted.
     FLOW_TOKEN_MAX_AGE = 60 * 60
     PURCHASE_REQUEST_MAX_AGE = 60 * 60
@@ -67,6 +74,8 @@ class DefaultConfig:
     # MAIL_PASSWORD, MAIL_USE_TLS); by default each mail is written as a file in
     # instance/mail, so development needs no mail server.
     MAIL_BACKEND = "file"
+    # The file backend's folder; None: instance/mail.
+    MAIL_FILE_PATH = None
     MAIL_DEFAULT_SENDER = "Buyflow <no-reply@buyflow.invalid>"
 
     # The service's own address, for links in emails the task worker sends (no request
@@ -120,9 +129,11 @@ class DefaultConfig:
     SAVED_CARDS_LIMIT_PER_IP = "30 per hour"
     SAVED_CARDS_TOKEN_MAX_AGE = 15 * 60
 
-    # The task queue (Huey): SQLite storage in the instance folder unless REDIS_URL is set.
-    # TASKS_IMMEDIATE runs tasks inline, for tests.
+    # The task queue (Huey): SQLite storage in TASKS_SQLITE_PATH (None:
+    # instance/huey.sqlite) unless REDIS_URL is set. TASKS_IMMEDIATE runs tasks inline,
+    # for tests.
     REDIS_URL = None
+    TASKS_SQLITE_PATH = None
     TASKS_IMMEDIATE = False
 
     # Outbound webhooks: seconds between attempts (jittered), then the delivery gives up.

@@ -8,6 +8,10 @@ served at two URLs:
 - ``/embed/<exact version>/buyflow.js`` (e.g. ``/embed/0.2.0/buyflow.js``): this version,
   never changing, cached for a year as immutable; pin it with its Subresource Integrity hash
   (``integrity()``, the ``flask embed sri`` command, or ``/embed/integrity.json``).
+
+``/embed/v1/check?seller=&origin=`` tells a seller's developer whether the flow opens for
+that seller on a page at that origin: a page on an origin the seller did not register can
+never be told why its flow does not load (the browser refuses to frame the flow there).
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from flask import (
     request,
     url_for,
 )
+
+from .extensions import db
+from .models import Seller
+from .sellers.urls import UrlRefused, normalize_origin
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -115,6 +123,48 @@ def integrity_json():
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.get("/v1/check")
+def check():
+    """Whether the buy flow opens for ``seller`` on a page at ``origin``, as the flow
+    decides it: ``{"seller", "origin", "allowed", "code", "message", "registered_origins"}``
+    (``code``: null, ``unknown_seller`` or ``origin_not_allowed``). 400 ``bad_request``
+    when either is missing or the origin is no ``scheme://host[:port]``."""
+    seller_id, origin = request.args.get("seller", ""), request.args.get("origin", "")
+    try:
+        origin = normalize_origin(origin) if seller_id and origin else None
+    except UrlRefused:
+        origin = None
+    if origin is None:
+        response = jsonify(error={"code": "bad_request", "message": (
+            "Give seller=sel_... and origin=scheme://host[:port], the origin of the page "
+            "that opens the flow (location.origin).")})
+        response.status_code = 400
+    else:
+        response = jsonify(_origin_check(seller_id, origin))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _origin_check(seller_id: str, origin: str) -> dict:
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=seller_id))
+    # The registered origins are no secret: the flow's refusal names them to any browser,
+    # in its frame-ancestors.
+    answer = {"seller": seller_id, "origin": origin, "allowed": False, "code": None,
+              "message": "", "registered_origins": seller.origins if seller else []}
+    if seller is None:
+        answer.update(code="unknown_seller",
+                      message=f"No seller {seller_id} is known to this Buyflow service.")
+    elif not seller.allows_origin(origin):
+        answer.update(code="origin_not_allowed", message=(
+            f"{origin} is not registered for {seller_id}: its buy flow cannot open there "
+            "(Buyflow.open() rejects with load_failed). Ask the operator to add it: "
+            f"`flask --app wsgi sellers add-origin {seller_id} {origin}`."))
+    else:
+        answer.update(allowed=True, message=f"The buy flow of {seller_id} opens on {origin}.")
+    return answer
 
 
 def init_app(app: Flask) -> None:

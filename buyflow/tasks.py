@@ -1,9 +1,10 @@
 """The task queue: Huey, built per app from its config, with the tasks features register.
 
-Storage is SQLite in the instance folder by default (nothing to start) and Redis when
-``REDIS_URL`` is set. Run the worker with ``flask --app wsgi worker``. Features register
-their own tasks in their ``init_app`` (``register_task``, ``register_periodic``), so this
-module knows none of them; each task runs inside an app context.
+Storage is SQLite in ``TASKS_SQLITE_PATH`` by default (``instance/huey.sqlite``: nothing
+to start) and Redis when ``REDIS_URL`` is set. Run the worker with ``flask --app wsgi
+worker``. Features register their own tasks in their ``init_app`` (``register_task``,
+``register_periodic``), so this module knows none of them; each task runs inside an app
+context.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import click
 from flask import Flask, current_app, has_app_context
@@ -48,8 +48,7 @@ def _build_huey(app: Flask) -> Huey:
     immediate = app.config["TASKS_IMMEDIATE"]
     if app.config["REDIS_URL"]:
         return RedisHuey("buyflow", url=app.config["REDIS_URL"], immediate=immediate)
-    return SqliteHuey("buyflow", filename=str(Path(app.instance_path) / "huey.sqlite"),
-                      immediate=immediate)
+    return SqliteHuey("buyflow", filename=app.config["TASKS_SQLITE_PATH"], immediate=immediate)
 
 
 def _in_app_context(app: Flask, fn: Callable) -> Callable:

@@ -2,6 +2,9 @@
 # Sets up and runs the product locally: builds the embed library, then runs localstripe
 # (a fake Stripe), the Buyflow service, its task worker and the demo selling site, on SQLite
 # in instance/. Ctrl-C stops them all.
+#   SERVICE_PORT (5000), SHOP_PORT (5001), STRIPE_PORT (8420): where each listens.
+#   LOCALSTRIPE_STORE (instance/localstripe.pickle): localstripe's kept store.
+#   The service's own files move with its settings (README, "Configuration").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -11,6 +14,7 @@ build_embed
 SERVICE_PORT=${SERVICE_PORT:-5000}
 SHOP_PORT=${SHOP_PORT:-5001}
 STRIPE_PORT=${STRIPE_PORT:-8420}
+LOCALSTRIPE_STORE=${LOCALSTRIPE_STORE:-instance/localstripe.pickle}
 SERVICE_URL="http://127.0.0.1:$SERVICE_PORT"
 # Another *site* than the service (localhost vs 127.0.0.1), as a real shop would be.
 SHOP_URL="http://localhost:$SHOP_PORT"
@@ -42,8 +46,8 @@ DEMO_PRODUCT_ID=prod_demo_coffee
 set +a
 
 FLASK=".venv/bin/flask --app wsgi"
-$FLASK db upgrade
-$FLASK demo seed --origin "$SHOP_URL"
+quietly $FLASK db upgrade
+quietly $FLASK demo seed --origin "$SHOP_URL"
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -68,8 +72,9 @@ for port in "$STRIPE_PORT" "$SERVICE_PORT" "$SHOP_PORT"; do
 done
 
 # Its store is kept beside the SQLite database, whose customers and charges it holds.
+mkdir -p "$(dirname "$LOCALSTRIPE_STORE")"
 .venv/bin/python -m buyflow.dev.localstripe_server --port "$STRIPE_PORT" \
-  --keep-in instance/localstripe.pickle >instance/localstripe.log 2>&1 &
+  --keep-in "$LOCALSTRIPE_STORE" >instance/localstripe.log 2>&1 &
 pids+=($!)
 wait_for 127.0.0.1 "$STRIPE_PORT" localstripe
 # localstripe sends Stripe's signed webhooks to the service, as Stripe would.
@@ -98,9 +103,9 @@ cat <<MSG
     Demo shop (buy here):  $SHOP_URL/
     Buyflow service:       $SERVICE_URL/
     localstripe (fake Stripe): http://127.0.0.1:$STRIPE_PORT/
-    Your purchases:        $SERVICE_URL/account/  (sign-in emails land in instance/mail/)
+    Your purchases:        $SERVICE_URL/account/  (sign-in emails land in ${BUYFLOW_MAIL_FILE_PATH:-instance/mail}/)
   Test cards: 4242 4242 4242 4242 (succeeds), 4000 0025 0000 3155 (3-D Secure),
-              4000 0000 0000 0341 (declined). Any future expiry, any CVC.
+              4000 0000 0000 0341 (declined). Any future expiry (year 34 or 2034), any CVC.
   Ctrl-C stops everything.
 
 MSG

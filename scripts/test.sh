@@ -26,7 +26,7 @@ fi
 # axe-core, pinned by tests/e2e/package-lock.json; reinstalled when the lock changes.
 if [ ! -f tests/e2e/node_modules/.package-lock.json ] \
    || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --prefix tests/e2e >/dev/null
+  quietly npm ci --no-audit --no-fund --prefix tests/e2e
 fi
 
 echo "== embed-js: build, size budget, unit tests (node --test, jsdom)"

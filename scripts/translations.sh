@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The gettext workflow: extract every marked string, update each catalog, compile them.
 #   bash scripts/translations.sh            # extract + update + compile
-#   bash scripts/translations.sh compile    # compile only (what set-up runs)
+#   bash scripts/translations.sh compile    # compile only (what set-up runs; quiet unless it fails)
 #   bash scripts/translations.sh init LANG  # start a new catalog
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBABEL=${PYBABEL:-pybabel}
 case "${1:-all}" in
   compile)
-    "$PYBABEL" compile -d translations ;;
+    "$PYBABEL" --quiet compile -d translations ;;
   init)
     "$PYBABEL" init -i translations/messages.pot -d translations -l "$2" ;;
   all)

@@ -54,6 +54,8 @@ class Schema(BaseModel):
 # know: no NUL in a JSON string; no control character in the query.
 JSON_TEXT = r"^[^\u0000]*$"
 QUERY_TEXT = r"^[^\u0000-\u001f]*$"
+# Text that must say something: at least one character that is not blank.
+SAID_TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 # The largest integer a JSON number holds exactly in every client (an IEEE double).
 MAX_JSON_INTEGER = 2**53
@@ -130,7 +132,7 @@ class OfflinePaymentRequest(Schema):
     amount: Amount | None = Field(None, description=(
         "Minor units received; without it, all that is due. Less than is due only if you "
         "allow partial offline payments; never more."))
-    reference: str = Field(min_length=1, max_length=200, pattern=JSON_TEXT, description=(
+    reference: str = Field(min_length=1, max_length=200, pattern=SAID_TEXT, description=(
         "The payment's own reference: the transfer's, the invoice number, the till's."))
 
 
@@ -150,7 +152,7 @@ class CustomerPath(Schema):
 class CreditMovementRequest(Schema):
     unit: Unit
     amount: Amount
-    reason: str = Field(min_length=1, max_length=500, pattern=JSON_TEXT,
+    reason: str = Field(min_length=1, max_length=500, pattern=SAID_TEXT,
                         description="Why: kept with the movement, shown to you.")
 
 
@@ -273,7 +275,7 @@ class RefundRequestPath(Schema):
 
 
 class DeclineRequest(Schema):
-    reason: str = Field(min_length=1, max_length=1000, pattern=JSON_TEXT, description=(
+    reason: str = Field(min_length=1, max_length=1000, pattern=SAID_TEXT, description=(
         "Why: mailed to the buyer, in their language's mail."))
 
 

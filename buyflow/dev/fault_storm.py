@@ -4,7 +4,7 @@ promises are about. For tests (tests/payments/test_fault_storm.py) and the bench
 (bench/faults.py); never imported by the service.
 
 ``run_storm`` buys through the flow's calls (the page's script, without a browser: the
-card setup is confirmed at localstripe directly, as Stripe.js would) and refunds each
+payment is confirmed with the card at localstripe directly, as Stripe.js would) and refunds each
 paid order twice through the seller API with Idempotency-Keys, retrying what answered
 5xx the way a buyer and a seller would. The app's provider must talk to localstripe
 through ``proxy`` (a ``FaultProxy``), whose rule injects the faults. Afterwards the
@@ -45,7 +45,7 @@ class StormFigures:
     double_charges: int = 0  # orders charged more than once (less overpayments refunded)
     double_refunds: int = 0  # refunds made more than once at the provider
     over_refunded: int = 0  # payments refunded more than they took
-    stuck: int = 0  # payments still open, refunds still pending, after reconciliation
+    stuck: int = 0  # payments open but not waiting for the buyer, refunds still pending
 
     @property
     def failures(self) -> int:
@@ -85,16 +85,19 @@ def _purchase(app, shop: Shop, stripe_url: str, n: int, figures: StormFigures,
                                               "product": shop.product_id,
                                               "origin": shop.origin})
     flow = json.loads(_PAGE_DATA.search(page.text).group(1))["flow"]
-    opened = client.post("/flow/api/checkout",
-                         json={"flow": flow, "email": f"storm{n}@example.com"})
+    body = {"flow": flow, "email": f"storm{n}@example.com"}
+    opened = _retrying(lambda: client.post("/flow/api/checkout", json=body), tries, figures)
+    if opened.json.get("status") != "pending":
+        return
     secret = opened.json["client_secret"]
-    requests.post(f"{stripe_url}/v1/setup_intents/{secret.split('_secret_')[0]}/confirm",
+    # The browser confirms the payment with the card at the provider (not through us).
+    requests.post(f"{stripe_url}/v1/payment_intents/{secret.split('_secret_')[0]}/confirm",
                   json={"key": "pk_test_suite", "client_secret": secret,
                         "payment_method_data": {"type": "card", "card": {
                             "number": "4242424242424242", "exp_month": "12",
                             "exp_year": "2034", "cvc": "123"}}}, timeout=10)
-    paid = _retrying(lambda: client.post("/flow/api/pay", json={
-        "flow": flow, "setup": opened.json["setup"]}), tries, figures)
+    paid = _retrying(lambda: client.post("/flow/api/refresh", json={
+        "flow": flow, "payment": opened.json["payment"]}), tries, figures)
     if paid.json.get("status") != "paid":
         return
     order_id = paid.json["order"]
@@ -155,9 +158,15 @@ def audit(book: ProviderBook, figures: StormFigures) -> StormFigures:
         if (order.status == "pending") != (not succeeded):
             figures.inconsistent += 1
         for payment in order.payments:
-            if payment.status in OPEN_PAYMENT_STATUSES:
-                figures.stuck += 1
             intent = next((i for i in theirs if i["id"] == payment.provider_payment_ref), None)
+            # Open while it waits for the buyer (a card to confirm it with, their bank):
+            # they may come back until the order expires. Anything else open is stuck.
+            waiting = intent is not None and (
+                intent["status"] == "requires_action"
+                or (intent["status"] == "requires_payment_method"
+                    and not intent.get("last_payment_error")))
+            if payment.status in OPEN_PAYMENT_STATUSES and not waiting:
+                figures.stuck += 1
             if (payment.status == PaymentStatus.SUCCEEDED) != (
                     intent is not None and intent["status"] == "succeeded"):
                 figures.inconsistent += 1

@@ -7,7 +7,8 @@ slower with every request; the tests throw its state away anyway, so by default 
 is kept. ``--keep-in FILE`` keeps the store in FILE across restarts instead (what
 ``scripts/run.sh`` does, next to the SQLite database that names its customers and
 charges). The patches of ``buyflow.dev.localstripe_shim`` make it behave as Stripe
-documents where localstripe does not (idempotency keys, list filters, refund events).
+documents where localstripe does not (idempotency keys, list filters, refund events), and
+those of ``buyflow.dev.card_expiry`` take card expiry dates as Stripe does.
 """
 
 import argparse
@@ -18,7 +19,7 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     from localstripe import resources, server
 
-    from buyflow.dev import localstripe_shim
+    from buyflow.dev import card_expiry, localstripe_shim
 
     ours = argparse.ArgumentParser(add_help=False)
     ours.add_argument("--keep-in")
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         resources.Store.dump_to_disk = lambda self: None
         resources.Store.try_load_from_disk = lambda self: None
     localstripe_shim.install()
+    card_expiry.install()
     sys.argv = ["localstripe", *rest]
     server.start()
 

@@ -20,6 +20,12 @@ and must run before ``localstripe.server.start()``. Afterwards localstripe:
   ``starting_after`` cursor is the named object's place in that order, so it may name an
   object the other filters leave out; naming no object of that kind is a 400
   (``resource_missing``).
+- lets a PaymentIntent be confirmed with a payment method — or the card data to make one,
+  as Stripe.js sends it from the browser with the publishable key and the intent's client
+  secret — and ``setup_future_usage`` (the card then stays attached to the customer once the
+  payment succeeds); its fake Stripe.js gets ``confirmCardPayment`` with a card Element
+  (``static/stripe-js-extensions.js``): one PaymentIntent confirmed in the browser, 3-D
+  Secure asked once.
 - sends ``refund.created`` (the refund) and ``charge.refunded`` (the charge, with the
   refund counted) when a refund is created through the API, through localstripe's own
   webhook scheduling, so registered webhooks receive them signed like the other events.
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +52,11 @@ def install() -> None:
     from localstripe import resources, server
 
     server.app.middlewares.insert(0, idempotency_middleware(IdempotencyKeys()))
+    # After localstripe's error middleware (its UserErrors become answers), before its
+    # authentication: the browser confirms a PaymentIntent with the publishable key.
+    server.app.middlewares.insert(2, payment_intent_confirmation_middleware())
+    server.app.middlewares.insert(0, stripe_js_middleware())
+    _let_payment_intents_be_confirmed_with_a_card(resources)
     resources.PaymentIntent._api_list_all = classmethod(_list_payment_intents)
     resources.Refund._api_list_all = classmethod(_list_refunds)
     resources.Refund._api_create = classmethod(_create_refund_and_announce)
@@ -300,3 +312,110 @@ def _create_refund_and_announce(cls, **data):
     schedule_webhook(resources.Event("charge.refunded",
                                      resources.Charge._api_retrieve(refund.charge)))
     return refund
+
+
+# -- PaymentIntents confirmed in the browser ----------------------------------------------
+
+_CONFIRM = re.compile(r"/v1/payment_intents/\w+/confirm")
+
+
+def payment_intent_confirmation_middleware():
+    """Answer ``POST /v1/payment_intents/<id>/confirm`` with ``_confirm_intent`` (as Stripe
+    does; localstripe refuses a payment method there): with the secret key, or with a
+    publishable key and the intent's client secret, as Stripe.js sends it."""
+    from aiohttp import web
+    from localstripe import server
+    from localstripe.resources import UserError, store
+
+    @web.middleware
+    async def middleware(request, handler):
+        if request.method != "POST" or not _CONFIRM.fullmatch(request.path):
+            return await handler(request)
+        parameters = await _parameters(request)
+        if not (_secret_key(request) or (await _publishable_key(request)
+                                         and parameters.get("client_secret"))):
+            raise UserError(401, "Unauthorized")
+        data = await server.get_post_data(request) or {}
+        expand = data.pop("expand", None)
+        intent = _confirm_intent(request.path.split("/")[3], **data)
+        store.dump_to_disk()  # as localstripe does after every write (kept with --keep-in)
+        return server.json_response(intent._export(expand=expand))
+
+    return middleware
+
+
+def stripe_js_middleware():
+    """Serve localstripe's fake Stripe.js with our extensions after it."""
+    from pathlib import Path
+
+    from aiohttp import web
+    import localstripe
+
+    original = Path(localstripe.__file__).with_name("localstripe-v3.js")
+    ours = Path(__file__).with_name("static") / "stripe-js-extensions.js"
+
+    @web.middleware
+    async def middleware(request, handler):
+        if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+            return web.Response(text=original.read_text() + "\n" + ours.read_text(),
+                                content_type="application/javascript")
+        return await handler(request)
+
+    return middleware
+
+
+def _let_payment_intents_be_confirmed_with_a_card(resources) -> None:
+    """Patch localstripe's PaymentIntent so that it takes ``setup_future_usage``: the card
+    stays with the customer once the payment succeeds, as on Stripe."""
+    PaymentIntent, PaymentMethod = resources.PaymentIntent, resources.PaymentMethod
+    created = PaymentIntent.__init__
+    succeeded = PaymentIntent._on_success
+
+    def init(self, setup_future_usage=None, **kwargs):
+        created(self, **kwargs)
+        self.setup_future_usage = setup_future_usage
+
+    def on_success(self):
+        if getattr(self, "setup_future_usage", None) and self.customer:
+            PaymentMethod._api_retrieve(self.payment_method).customer = self.customer
+        succeeded(self)
+
+    PaymentIntent.__init__ = init
+    PaymentIntent._on_success = on_success
+    # Stripe's declining test cards decline a payment too, not only a card being saved.
+    declines = PaymentMethod._charging_is_declined
+    PaymentMethod._charging_is_declined = (
+        lambda self: declines(self) or self._attaching_is_declined())
+
+
+def _confirm_intent(id, payment_method=None, payment_method_data=None, client_secret=None,
+                    setup_future_usage=None, use_stripe_sdk=None, **kwargs):
+    """Confirm PaymentIntent ``id`` as Stripe documents: with a payment method (or the card
+    data to make one, from Stripe.js) when it waits for one — after a declined card too —
+    then charged, or waiting for 3-D Secure."""
+    from localstripe.resources import PaymentIntent, PaymentMethod, UserError
+
+    if kwargs:
+        raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+    intent = PaymentIntent._api_retrieve(id)
+    if client_secret is not None and client_secret != intent.client_secret:
+        raise UserError(401, "Unauthorized")
+    if payment_method_data is not None:
+        if not isinstance(payment_method_data, dict):
+            raise UserError(400, "Bad request")
+        payment_method = PaymentMethod(**payment_method_data).id
+    if payment_method is not None:
+        if intent.status != "requires_payment_method":
+            raise UserError(400, "You cannot confirm this PaymentIntent because it has a "
+                                 f"status of {intent.status}.")
+        PaymentMethod._api_retrieve(payment_method)
+        intent.payment_method = payment_method
+        intent.latest_charge = None  # a new try after a declined card
+        intent._authentication_failed = False
+    if setup_future_usage is not None:
+        intent.setup_future_usage = setup_future_usage
+    if intent.status != "requires_confirmation":
+        raise UserError(400, "You cannot confirm this PaymentIntent because it has a status "
+                             f"of {intent.status}.")
+    intent._confirm(on_failure_now=intent._report_failure)
+    return intent

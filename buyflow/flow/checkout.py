@@ -9,7 +9,6 @@ writing twice or charging twice.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -24,8 +23,8 @@ from ..models._base import utcnow
 from ..ledger import book
 from ..payments import charges, get_provider
 from ..payments import credit as credit_payments
-from ..payments.base import CardDetails, CardSetup, SavedCard
-from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus
+from ..payments.base import CardDetails, SavedCard
+from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus, PaymentStatus
 from .saved_cards import CardAccess
 from .state import FlowState
 
@@ -70,14 +69,23 @@ def _order_for(flow: FlowState) -> Order | None:
     return db.session.scalar(db.select(Order).filter_by(checkout_key=flow.checkout_key))
 
 
+def _refuse_unpayable(order: Order) -> None:
+    """CheckoutError (409) unless ``order`` can still be paid: ``order_expired`` when it
+    expired unpaid, ``already_paid`` when it was paid (refunded since or not)."""
+    if order.status == OrderStatus.EXPIRED:
+        raise CheckoutError("order_expired", 409)
+    if order.status != OrderStatus.PENDING:
+        raise CheckoutError("already_paid", 409)
+
+
 def _open_order(flow: FlowState, email: str) -> Order:
     """Open (or reopen) this flow's order for ``email``, with the email's buyer and the
     buyer's customer at the provider (made on the first purchase)."""
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
     purchase = flow.what
     order = _order_for(flow)
-    if order is not None and order.status != OrderStatus.PENDING:
-        raise CheckoutError("already_paid", 409)
+    if order is not None:
+        _refuse_unpayable(order)
 
     buyer = buyer_for_email(email)
     if order is None:
@@ -109,52 +117,30 @@ def _open_order(flow: FlowState, email: str) -> Order:
 
 
 def start_checkout(flow: FlowState, email: str, credit: int = 0,
-                   credit_for: CardAccess | None = None) -> tuple[PayOutcome, CardSetup | None]:
+                   credit_for: CardAccess | None = None,
+                   keep_card_for: CardAccess | None = None) -> PayOutcome:
     """Open (or reopen) this flow's order for ``email``; reserve ``credit`` of the buyer's
     balance for it (``credit_for``, a card token's access to the email, proves it is
-    theirs; 0 gives back what an earlier try reserved); and open a card-entry session for
-    what is left to pay — none when the credit pays it all (the order is paid then)."""
+    theirs; 0 gives back what an earlier try reserved); and open the card attempt the
+    buyer's browser confirms with the card they enter, for what is left to pay — none when
+    the credit pays it all (the order is paid then). With ``keep_card_for`` (a card
+    token's access to the email), the card is kept as one of the buyer's saved cards once
+    it paid. The outcome's client secret is for the browser."""
     order = _open_order(flow, email)
     held = _reserve_credit(order, credit, credit_for)
     order = db.session.get(Order, order.id)
     if order.status != OrderStatus.PENDING:
-        return PayOutcome(order, held), None
-    setup = get_provider().start_card_setup(
-        order.buyer.provider_customer_ref,
-        idempotency_key=f"buyflow-setup-{order.public_id}-{uuid.uuid4().hex}",
-        metadata={"buyflow_order": order.public_id},
-    )
-    return PayOutcome(order, None), setup
-
-
-def pay_with_card(flow: FlowState, setup_ref: str,
-                  save_for: CardAccess | None = None) -> PayOutcome:
-    """Charge the card the buyer just entered (``setup_ref``) for this flow's order; with
-    ``save_for`` (a card token's access to the order's email), also keep the card as one
-    of the buyer's saved cards.
-
-    Repeating the call with the same card entry resumes the first attempt; an order
-    already paid is never charged again.
-    """
-    order = _order_for(flow)
-    if order is None:
-        raise CheckoutError("flow_invalid")
-    if save_for is not None:
-        _check_access_to_order(order, save_for)
-    existing = _payment_for_entry(setup_ref)
-    if existing is not None:
-        if existing.order_id != order.id:
-            raise CheckoutError("flow_invalid")
-        return _resume(existing)
-    if order.status != OrderStatus.PENDING:
+        return PayOutcome(order, held)
+    if keep_card_for is not None:
+        _check_access_to_order(order, keep_card_for)
+    try:
+        attempt = charges.open_browser_attempt(order, keep_card=keep_card_for is not None)
+    except charges.OrderNotPayable:
+        order = db.session.get(Order, order.id)
         return PayOutcome(order, _latest_payment(order))
-
-    saved = get_provider().finish_card_setup(setup_ref, order.buyer.provider_customer_ref)
-    if save_for is not None:
-        # The card is attached to the buyer's customer above whether or not it is kept;
-        # keeping it only adds it to the buyer's cards (and the audit log).
-        save_card(order.buyer, saved)
-    return _attempt(order, setup_ref, saved)
+    except charges.ChargeInProgress:
+        raise CheckoutError("payment_in_progress", 409) from None
+    return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
 
 
 def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
@@ -185,7 +171,7 @@ def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
     if order is not None and order.status != OrderStatus.PENDING:
         return PayOutcome(order, _latest_payment(order))
 
-    outcome, _ = start_checkout_for_saved_card(flow, access, credit)
+    outcome = start_checkout_for_saved_card(flow, access, credit)
     order = outcome.order
     if order.buyer_id != buyer.id:  # the email changed hands since the code was confirmed
         raise CheckoutError("card_unknown", 404)
@@ -197,27 +183,34 @@ def pay_with_saved_card(flow: FlowState, access: CardAccess, card_id: str,
 
 
 def start_checkout_for_saved_card(flow: FlowState, access: CardAccess,
-                                  credit: int) -> tuple[PayOutcome, None]:
-    """``start_checkout`` without a card-entry session: the saved card needs none."""
+                                  credit: int) -> PayOutcome:
+    """``start_checkout`` without a card attempt for the browser: the saved card is
+    charged from here."""
     order = _open_order(flow, access.email)
     held = _reserve_credit(order, credit, access)
-    return PayOutcome(db.session.get(Order, order.id), held), None
+    return PayOutcome(db.session.get(Order, order.id), held)
 
 
 def _reserve_credit(order: Order, credit: int, access: CardAccess | None) -> Payment | None:
     """Reserve ``credit`` of the order's buyer's balance for it (what was reserved before
     is given back first; 0 reserves nothing), and commit. Spending credit needs the card
-    token's proof that the email is the buyer's; a change while a card is being charged
-    is refused (the charge's amount counted on the credit)."""
+    token's proof that the email is the buyer's. A card attempt opened for the old rest
+    is cancelled first (it charges what was left then); one being charged right now makes
+    it wait (payment_in_progress)."""
     if credit and access is None:
         raise CheckoutError("card_token_invalid", 403)
     if access is not None:
         _check_access_to_order(order, access)
     held = credit_payments.held_credit(order)
-    if (held.amount if held else 0) != credit and any(
-            p.provider == get_provider().name and p.status in OPEN_PAYMENT_STATUSES
-            for p in order.payments):
-        raise CheckoutError("payment_in_progress", 409)
+    if (held.amount if held else 0) != credit:
+        for attempt in [p for p in order.payments if p.provider == get_provider().name
+                        and p.status in OPEN_PAYMENT_STATUSES]:
+            try:
+                charges.settle_attempt(attempt)
+            except charges.ChargeInProgress:
+                raise CheckoutError("payment_in_progress", 409) from None
+        order = db.session.get(Order, order.id)
+        _refuse_unpayable(order)
     try:
         held = credit_payments.hold_credit(order, order.buyer, credit)
     except book.LedgerError as exc:
@@ -256,9 +249,10 @@ def _attempt(order: Order, entry_ref: str, saved: SavedCard) -> PayOutcome:
 
 
 def refresh_payment(flow: FlowState, payment_id: str) -> PayOutcome:
-    """Read an unfinished charge's status at the provider (after the buyer's 3-D Secure
-    step, or while it is processing) and record it; a charge whose answer was lost is
-    sent again under its own key."""
+    """Read an attempt's status at the provider — once the buyer's browser confirmed it
+    with their card, after the bank's authentication, while it is processing — and
+    record it; a charge from here whose answer was lost is sent again under its own key.
+    A card the buyer asked to keep is kept once it paid."""
     order = _order_for(flow)
     payment = order and db.session.scalar(
         db.select(Payment).filter_by(public_id=payment_id, order_id=order.id)
@@ -271,6 +265,11 @@ def refresh_payment(flow: FlowState, payment_id: str) -> PayOutcome:
 def _resume(payment: Payment) -> PayOutcome:
     """The outcome of an attempt already made, driven one step further."""
     attempt = charges.resume_charge(payment)
+    outcome = attempt.outcome
+    if (outcome is not None and outcome.keeps_card and outcome.card is not None
+            and attempt.payment.status == PaymentStatus.SUCCEEDED):
+        # Kept only when the checkout proved the email (its card token): see start_checkout.
+        save_card(attempt.payment.order.buyer, outcome.card)
     return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
 
 

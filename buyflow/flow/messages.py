@@ -6,6 +6,7 @@ BUYER_MESSAGES = {
     "card_declined": _l("Your card was declined. Please try another card."),
     "insufficient_funds": _l("Your card has insufficient funds. Please try another card."),
     "expired_card": _l("Your card has expired. Please try another card."),
+    "invalid_expiry": _l("The expiry date is incorrect. Please check it and try again."),
     "incorrect_cvc": _l("The security code is incorrect. Please check it and try again."),
     "incorrect_number": _l("The card number is incorrect. Please check it and try again."),
     "authentication_failed": _l(
@@ -26,6 +27,11 @@ BUYER_MESSAGES = {
     "flow_expired": _l("This checkout has expired. Please close it and start again."),
     "flow_invalid": _l("This checkout is not valid. Please close it and start again."),
     "already_paid": _l("This order has already been paid."),
+    "order_expired": _l("This order has expired. Please go back to the shop and start again."),
+    "bank_timeout": _l(
+        "Your bank has not confirmed the payment yet. Please try again in a moment: you "
+        "will not be charged twice."
+    ),
     "payment_in_progress": _l(
         "A payment for this order is already in progress. Please wait a moment, then try "
         "again."

@@ -6,8 +6,9 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 from ..extensions import db
-from ..models import OrderItem, Product, Seller
+from ..models import Order, OrderItem, Product, Seller
 from ..money import Money, UnknownCurrency
+from ..payments.states import PURCHASED_ORDER_STATUSES, OrderStatus
 from ..sellers.requests import PurchaseRequestError
 
 
@@ -69,7 +70,9 @@ def purchase_of_product(product: Product) -> Purchase:
 
 def purchase_of_request(request: dict, seller: Seller) -> Purchase:
     """The purchase a verified request describes; PurchaseRequestError if it names a
-    currency we do not take or a product that is not the seller's."""
+    currency we do not take or a product that is not the seller's (``request_invalid``),
+    or a reference whose order can no longer be paid (409: ``already_paid``, also once
+    refunded, or ``order_expired``), so the flow refuses it before the buyer pays."""
     try:
         Money(1, request["currency"])
     except UnknownCurrency:
@@ -82,7 +85,23 @@ def purchase_of_request(request: dict, seller: Seller) -> Purchase:
         if missing := sorted(named - found):
             raise PurchaseRequestError("request_invalid",
                                        f"unknown product(s): {', '.join(missing)}")
-    lines = tuple(Line(item["name"], item["amount"], item["quantity"], item["product"])
+    lines = tuple(Line(item["name"], item["unit_amount"], item["quantity"], item["product"])
                   for item in request["items"])
-    return Purchase(lines=lines, currency=request["currency"], email=request["email"],
-                    reference=request["reference"], passthrough=request["passthrough"])
+    purchase = Purchase(lines=lines, currency=request["currency"], email=request["email"],
+                        reference=request["reference"], passthrough=request["passthrough"])
+    if purchase.reference is not None:
+        _check_reference_payable(purchase, seller)
+    return purchase
+
+
+def _check_reference_payable(purchase: Purchase, seller: Seller) -> None:
+    """PurchaseRequestError when the order of the purchase's reference (every flow for the
+    reference finds the same one) was paid, or expired unpaid."""
+    status = db.session.scalar(db.select(Order.status).filter_by(
+        checkout_key=purchase.checkout_key(seller, ""), seller_id=seller.id))
+    if status in PURCHASED_ORDER_STATUSES:
+        raise PurchaseRequestError("already_paid", f"the order of reference "
+                                   f"{purchase.reference!r} is already paid", 409)
+    if status == OrderStatus.EXPIRED:
+        raise PurchaseRequestError("order_expired", f"the order of reference "
+                                   f"{purchase.reference!r} expired unpaid", 409)

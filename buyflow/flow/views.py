@@ -26,7 +26,6 @@ from ..ledger import book
 from ..i18n import language_choices, negotiate_locale
 from ..models import Seller
 from ..money import Money, format_money
-from ..payments.balance import amount_to_charge
 from ..payments import get_provider
 from ..payments.base import PaymentError
 from ..security import content_security_policy
@@ -37,7 +36,6 @@ from .checkout import (
     CheckoutError,
     PayOutcome,
     find_seller_and_product,
-    pay_with_card,
     pay_with_saved_card,
     refresh_payment,
     start_checkout,
@@ -96,7 +94,7 @@ def _purchase_asked(seller: Seller, args) -> tuple[Purchase, str]:
                 max_age=current_app.config["PURCHASE_REQUEST_MAX_AGE"])
             return purchase_of_request(request_, seller), ""
         except PurchaseRequestError as exc:
-            raise CheckoutError(exc.code) from None
+            raise CheckoutError(exc.code, exc.http_status) from None
     seller, product = find_seller_and_product(seller.public_id, args.get("product", ""))
     return purchase_of_product(product), product.description
 
@@ -114,9 +112,15 @@ def open_flow():
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=args.get("seller", "")))
     g.locale = negotiate_locale(args.get("locale"), seller.default_locale if seller else None)
     if seller is None:
+        current_app.logger.warning("buy flow refused: no seller %r", args.get("seller", ""))
         return _error_page("unknown_seller", 404)
     origin = args.get("origin", "")
     if not seller.allows_origin(origin):
+        # The page cannot be told (the browser refuses to show us in a frame of an origin
+        # the seller did not register): its flow ends in load_failed. Say why here.
+        current_app.logger.warning(
+            "buy flow refused: origin %r is not registered for seller %s (registered: %s)",
+            origin, seller.public_id, ", ".join(seller.origins))
         return _error_page("origin_not_allowed", 403, seller.origins)
     try:
         purchase, description = _purchase_asked(seller, args)
@@ -131,13 +135,13 @@ def open_flow():
         "provider": get_provider().browser_config(),
         "urls": {
             "checkout": url_for("flow.checkout"),
-            "pay": url_for("flow.pay"),
             "refresh": url_for("flow.refresh"),
             "savedCardsCode": url_for("flow.saved_cards_code"),
             "savedCardsConfirm": url_for("flow.saved_cards_confirm"),
             "paySaved": url_for("flow.pay_saved"),
         },
         "messages": {code: str(message) for code, message in BUYER_MESSAGES.items()},
+        "bankWaitSeconds": current_app.config["BANK_CONFIRMATION_WAIT_SECONDS"],
         "text": {
             "processing": _("Processing your payment…"),
             "authenticating": _("Waiting for your bank to confirm…"),
@@ -254,18 +258,23 @@ def _card_access(flow: FlowState, body: dict) -> CardAccess:
 @bp.post("/api/checkout")
 def checkout():
     """Open the order for the buyer's email, with ``credit`` (minor units, shown after a
-    confirmed code: ``card_token``) reserved from their balance, and a card-entry session
-    for what is left to pay; when the credit pays it all, the order is paid at once."""
+    confirmed code: ``card_token``) reserved from their balance, and the card attempt the
+    browser confirms with the card entered, for what is left to pay (``save: true`` with
+    the card token: keep the card once it paid); when the credit pays it all, the order is
+    paid at once."""
     flow, body = _flow_call()
     credit = _credit_field(body)
-    outcome, setup = start_checkout(flow, _flow_email(flow, body), credit,
-                                    _card_access(flow, body) if credit else None)
-    if setup is None:
+    keep = body.get("save") is True
+    access = _card_access(flow, body) if credit or keep else None
+    outcome = start_checkout(flow, _flow_email(flow, body), credit,
+                             credit_for=access if credit else None,
+                             keep_card_for=access if keep else None)
+    if outcome.status != "created":  # paid by credit, at the bank's page, failed...
         return _outcome_json(outcome)
-    order = outcome.order
-    return jsonify(status="pending", order=order.public_id, setup=setup.reference,
-                   client_secret=setup.client_secret,
-                   due=format_money(Money(amount_to_charge(order), order.currency), g.locale))
+    order, payment = outcome.order, outcome.payment
+    return jsonify(status="pending", order=order.public_id, payment=payment.public_id,
+                   client_secret=outcome.client_secret,
+                   due=format_money(Money(payment.amount, order.currency), g.locale))
 
 
 def _credit_field(body: dict) -> int:
@@ -273,15 +282,6 @@ def _credit_field(body: dict) -> int:
     if type(credit) is not int or not 0 <= credit <= 2**53:
         raise _FlowCallError("bad_request")
     return credit
-
-
-@bp.post("/api/pay")
-def pay():
-    """Charge the card entered in the browser for this flow's order; with ``save: true``
-    and a card token for the order's email, also keep it as a saved card."""
-    flow, body = _flow_call()
-    save_for = _card_access(flow, body) if body.get("save") is True else None
-    return _outcome_json(pay_with_card(flow, _string_field(body, "setup", 100), save_for))
 
 
 def _email_asking_for_a_code() -> str:
@@ -370,7 +370,8 @@ def _outcome_json(outcome: PayOutcome):
         receipt = _("%(amount)s paid on %(date)s.", amount=format_money(order.total, g.locale),
                     date=format_date(order.paid_at, format="long"))
         return jsonify(status="paid", order=order.public_id, result=signed_result(order),
-                       receipt=receipt)
+                       receipt=receipt, receipt_to=_("Your receipt is on its way to %(email)s.",
+                                                     email=order.buyer_email))
     if status == "requires_action":
         return jsonify(status="requires_action", order=order.public_id,
                        payment=payment.public_id, client_secret=outcome.client_secret)

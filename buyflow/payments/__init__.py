@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     """Build this app's payment sources from its config (no network call) and register
     the money paths' tasks: refunds of overpayments, order expiry, reconciliation."""
     from ..tasks import register_periodic, register_task
-    from . import expiry, reconcile, refunds
+    from . import charges, expiry, reconcile, refunds
     from .credit import CreditSource
     from .offline import OfflineSource
     from .stripe import StripeProvider
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION_KEY] = sources
 
     register_task(app, "execute_refund", refunds.execute_refund_task)
+    register_task(app, "settle_attempts", charges.settle_attempts_task)
     register_periodic(app, "reconcile_payments",
                       crontab(minute=f"*/{app.config['RECONCILE_EVERY_MINUTES']}"),
                       reconcile.reconcile_task)

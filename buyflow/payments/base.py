@@ -75,15 +75,32 @@ class ChargeRequest:
 
 
 @dataclass(frozen=True)
+class BrowserChargeRequest:
+    """A charge the buyer's browser confirms with the card they enter: ``keep_card`` asks
+    the provider to keep that card with the customer once it is paid."""
+
+    amount: Money
+    customer_ref: str
+    idempotency_key: str
+    keep_card: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ChargeOutcome:
     """Where a charge stands at the provider, as an action for the transition table
-    (None while the provider is still processing: its webhook will say how it ended)."""
+    (None while it waits: for the buyer's card in their browser — ``awaiting_card`` —, or
+    for the provider, whose webhook will say how it ended)."""
 
     action: Action | None
     payment_ref: str | None
-    # Present when the buyer must authenticate in the browser (3-D Secure).
+    # For the buyer's browser: to enter the card, or to authenticate (3-D Secure).
     client_secret: str | None = None
     failure_code: str | None = None
+    awaiting_card: bool = False
+    # The card it charges, once known; and whether the buyer asked to keep it.
+    card: SavedCard | None = None
+    keeps_card: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +215,12 @@ class ChargeProvider(PaymentSource):
         """Charge a saved card, confirming at once. Declines come back as an outcome with
         Action.FAIL, not as exceptions; PaymentError only when the provider cannot be
         reached or refuses the request itself."""
+
+    @abstractmethod
+    def start_browser_charge(self, request: BrowserChargeRequest) -> ChargeOutcome:
+        """Open a charge for the buyer's browser to confirm with the card they enter (and
+        authenticate, when their bank asks, once). Moves no money by itself: it waits
+        for the card (``awaiting_card``), with the client secret the browser needs."""
 
     @abstractmethod
     def charge_status(self, payment_ref: str) -> ChargeOutcome:

@@ -1,7 +1,10 @@
 """Charging a card for an order, at most once per order, exactly once per attempt.
 
 What a card attempt charges is what is left to pay: the order's total less what other
-payments took or reserve (credit held for it).
+payments took or reserve (credit held for it). A new card is charged by the buyer's
+browser: one attempt opened at the provider (``open_browser_attempt``), confirmed there
+with the card as it is entered, the bank's authentication asked at most once, then read
+here (``resume_charge``). A saved card is charged from here (``open_attempt``, ``charge``).
 
 A charge is a money path of atomic phases, each its own transaction under the order's
 lock (``locks.locked``), with the provider called between them:
@@ -33,7 +36,14 @@ from ..models import Order, Payment
 from . import get_provider
 from ..money import Money
 from .balance import amount_to_charge
-from .base import PAYMENT_METADATA_KEY, ChargeOutcome, ChargeRequest, PaymentError, SavedCard
+from .base import (
+    PAYMENT_METADATA_KEY,
+    BrowserChargeRequest,
+    ChargeOutcome,
+    ChargeRequest,
+    PaymentError,
+    SavedCard,
+)
 from .refunds import in_flight, lease_end
 from .service import apply_payment_action, record_charge_outcome
 from .states import OPEN_PAYMENT_STATUSES, Action, OrderStatus
@@ -52,10 +62,12 @@ class OrderNotPayable(Exception):
 
 @dataclass(frozen=True)
 class Attempt:
-    """A payment attempt and, when the buyer must authenticate, the secret for it."""
+    """A payment attempt; the secret the buyer's browser needs to enter the card or
+    authenticate, when it does; and what the provider said of it, when it was asked."""
 
     payment: Payment
     client_secret: str | None = None
+    outcome: ChargeOutcome | None = None
 
 
 def open_attempt(order: Order, entry_ref: str, card: SavedCard) -> tuple[Payment, bool]:
@@ -92,6 +104,88 @@ def open_attempt(order: Order, entry_ref: str, card: SavedCard) -> tuple[Payment
     raise ChargeInProgress()
 
 
+def open_browser_attempt(order: Order, keep_card: bool = False) -> Attempt:
+    """The order's card attempt for the buyer's browser to confirm with the card they
+    enter: the open one when it still waits for a card, for what is left to pay (a second
+    press of Pay, a retry after a declined card's error in the page), or when the buyer is
+    at their bank's page; else a new one. A new one is phase 1 as in ``open_attempt`` (the
+    row with its lease, committed), then opened at the provider under the payment's own
+    key, which moves no money: the browser's confirmation does, once. Commits.
+    OrderNotPayable, ChargeInProgress, or PaymentError from the provider."""
+    for _ in range(3):
+        order = locked(Order, order.id)
+        provider = get_provider().name
+        due = amount_to_charge(order)
+        if order.status != OrderStatus.PENDING or due == 0:
+            db.session.commit()
+            raise OrderNotPayable(order.status)
+        others = [p for p in order.payments
+                  if p.provider == provider and p.status in OPEN_PAYMENT_STATUSES]
+        if not others:
+            payment = Payment(order=order, provider=provider, amount=due,
+                              currency=order.currency, provider_call_until=lease_end())
+            db.session.add(payment)
+            db.session.commit()
+            return _open_in_browser(payment, keep_card)
+        db.session.commit()
+        for other in others:
+            reused = _still_for_the_browser(other, due, keep_card)
+            if reused is not None:
+                return reused
+            settle_attempt(other)
+    raise ChargeInProgress()
+
+
+def _open_in_browser(payment: Payment, keep_card: bool) -> Attempt:
+    order = payment.order
+    request = BrowserChargeRequest(
+        amount=Money(payment.amount, payment.currency),
+        customer_ref=order.buyer.provider_customer_ref,
+        idempotency_key=payment.idempotency_key, keep_card=keep_card,
+        metadata=_metadata(payment),
+    )
+    return _call_and_settle(payment.id, lambda: get_provider().start_browser_charge(request))
+
+
+def _metadata(payment: Payment) -> dict:
+    """What the provider keeps on the charge to find it again (see ``find_charge``)."""
+    return {PAYMENT_METADATA_KEY: payment.public_id, "buyflow_order": payment.order.public_id}
+
+
+def _call_and_settle(payment_id: int, call) -> Attempt:
+    """The provider's answer to ``call`` recorded for the attempt. PaymentError when the
+    provider cannot be reached: the lease is released first, the outcome left unknown."""
+    try:
+        outcome = call()
+    except PaymentError:
+        _release(payment_id)
+        raise
+    return _settle(payment_id, outcome)
+
+
+def _still_for_the_browser(payment: Payment, amount: int, keep_card: bool) -> Attempt | None:
+    """``payment`` as it stands, when the browser can go on with it: waiting for a card
+    for ``amount`` (kept or not as asked), or for the buyer at their bank. None when it
+    cannot (to be settled). ChargeInProgress while a call about it is under way."""
+    if in_flight(payment):
+        raise ChargeInProgress()
+    provider = get_provider()
+    if payment.provider_payment_ref:
+        outcome = provider.charge_status(payment.provider_payment_ref)
+    elif payment.provider_setup_ref is None:  # opened for a browser, its answer lost
+        outcome = provider.find_charge(payment.order.buyer.provider_customer_ref,
+                                       payment.public_id, payment.created_at - _LOOKUP_MARGIN)
+        if outcome is None:
+            return None
+    else:
+        return None
+    waiting = (outcome.awaiting_card and payment.amount == amount
+               and outcome.keeps_card == keep_card)
+    if waiting or outcome.action == Action.REQUIRE_ACTION:
+        return _settle(payment.id, outcome)
+    return None
+
+
 def charge(payment: Payment) -> Attempt:
     """Phases 2 and 3 for an attempt whose lease this caller holds: charge, record,
     release. Commits. PaymentError when the provider cannot be reached: the attempt stays
@@ -102,15 +196,9 @@ def charge(payment: Payment) -> Attempt:
         customer_ref=order.buyer.provider_customer_ref,
         method_ref=payment.provider_method_ref,
         idempotency_key=payment.idempotency_key,
-        metadata={PAYMENT_METADATA_KEY: payment.public_id, "buyflow_order": order.public_id},
+        metadata=_metadata(payment),
     )
-    payment_id = payment.id
-    try:
-        outcome = get_provider().charge(request)
-    except PaymentError:
-        _release(payment_id)
-        raise
-    return _settle(payment_id, outcome)
+    return _call_and_settle(payment.id, lambda: get_provider().charge(request))
 
 
 def resume_charge(payment: Payment) -> Attempt:
@@ -122,12 +210,8 @@ def resume_charge(payment: Payment) -> Attempt:
     payment = db.session.get(Payment, payment_id)
     if not payment.provider_payment_ref:
         return charge(payment)
-    try:
-        outcome = get_provider().charge_status(payment.provider_payment_ref)
-    except PaymentError:
-        _release(payment_id)
-        raise
-    return _settle(payment_id, outcome)
+    ref = payment.provider_payment_ref
+    return _call_and_settle(payment_id, lambda: get_provider().charge_status(ref))
 
 
 def settle_attempt(payment: Payment) -> None:
@@ -152,7 +236,8 @@ def settle_attempt(payment: Payment) -> None:
             outcome = provider.find_charge(payment.order.buyer.provider_customer_ref,
                                            payment.public_id,
                                            payment.created_at - _LOOKUP_MARGIN)
-        if outcome is not None and outcome.action == Action.REQUIRE_ACTION:
+        if outcome is not None and (outcome.action == Action.REQUIRE_ACTION
+                                    or outcome.awaiting_card):
             outcome = provider.cancel_charge(outcome.payment_ref)
     except PaymentError:
         _release(payment_id)
@@ -171,6 +256,22 @@ def settle_attempt(payment: Payment) -> None:
 
 
 _CLAIMED, _ENDED, _BUSY = "claimed", "ended", "busy"
+
+
+def settle_attempts_task(order_id: int) -> int:
+    """The task queue's entry, once an order is paid another way: settle its card attempts
+    still open (cancelled at the provider while they wait for the buyer); how many. One
+    under way is left to reconciliation."""
+    open_ids = db.session.scalars(db.select(Payment.id).where(
+        Payment.order_id == order_id, Payment.status.in_(OPEN_PAYMENT_STATUSES))).all()
+    settled = 0
+    for payment_id in open_ids:
+        try:
+            settle_attempt(db.session.get(Payment, payment_id))
+            settled += 1
+        except (ChargeInProgress, PaymentError):
+            db.session.rollback()
+    return settled
 
 
 def _claim(payment_id: int) -> str:
@@ -207,4 +308,4 @@ def _settle(payment_id: int, outcome: ChargeOutcome) -> Attempt:
     payment.provider_call_until = None
     record_charge_outcome(payment, outcome)
     db.session.commit()
-    return Attempt(payment, outcome.client_secret)
+    return Attempt(db.session.get(Payment, payment_id), outcome.client_secret, outcome)

@@ -5,10 +5,11 @@ writer, and what cannot be repaired is recorded for an operator.
 One run (``reconcile``; the task queue runs it every few minutes, the CLI on demand):
 
 1. Attempts left behind — open, nobody driving them (their lease over), older than a
-   grace period — are settled (``charges.settle_attempt``): read at the provider, looked
-   up by our id when their answer was lost, recorded; cancelled there once the buyer can
-   no longer come back to them (the flow's token expired). Found nowhere, they never
-   reached the provider and are cancelled here.
+   grace period — are read at the provider and recorded; once the buyer can no longer
+   come back to them (the flow's token expired), or when their answer was lost before the
+   provider named them, they are settled (``charges.settle_attempt``): looked up by our
+   id, recorded, cancelled there while they wait for a card or the bank. Found nowhere,
+   they never reached the provider and are cancelled here.
 2. Refunds left pending the same way are read at the provider (looked up by our id when
    their answer was lost) and recorded. One that never reached it is released (failed,
    ``not_at_provider``: its amount can be refunded again) — unless it gives back an
@@ -41,7 +42,6 @@ from .states import (
     OPEN_PAYMENT_STATUSES,
     Action,
     Decision,
-    PaymentStatus,
     RefundAction,
     RefundKind,
     RefundStatus,
@@ -105,9 +105,9 @@ def _settle_left_behind_attempts(now, limit, report) -> None:
     ).all()
     for payment in payments:
         try:
-            if (payment.status == PaymentStatus.REQUIRES_ACTION
-                    and payment.created_at > abandoned):
-                # The buyer may still be at their bank's page: read, never cancel.
+            if payment.provider_payment_ref and payment.created_at > abandoned:
+                # The buyer may still be on the flow's page (entering the card, at their
+                # bank's page): read, never cancel.
                 outcome = get_provider().charge_status(payment.provider_payment_ref)
                 record_charge_outcome(payment, outcome)
                 db.session.commit()

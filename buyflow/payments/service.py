@@ -30,6 +30,7 @@ from ..models._base import utcnow
 from .balance import amount_held, amount_paid, refundable_amount
 from .base import ChargeOutcome, HoldingSource, RefundOutcome
 from .states import (
+    OPEN_PAYMENT_STATUSES,
     Action,
     Decision,
     OrderAction,
@@ -51,9 +52,15 @@ def record_charge_outcome(payment: Payment, outcome: ChargeOutcome, *,
                           provider_event_id: str | None = None) -> Decision | None:
     """Record where the provider says ``payment``'s charge stands: its reference, and the
     action its status means (None while the provider still processes it)."""
+    locked(Order, payment.order_id)
+    payment = locked(Payment, payment.id)
+    if outcome.card is not None and not payment.provider_method_ref:
+        # Entered in the buyer's browser: known once the provider confirmed it.
+        card = outcome.card
+        payment.provider_method_ref = card.method_ref
+        payment.card_brand, payment.card_last4 = card.card.brand, card.card.last4
+        payment.card_exp_month, payment.card_exp_year = card.card.exp_month, card.card.exp_year
     if outcome.action is None:
-        locked(Order, payment.order_id)
-        payment = locked(Payment, payment.id)
         if outcome.payment_ref and not payment.provider_payment_ref:
             payment.provider_payment_ref = outcome.payment_ref
         return None
@@ -164,6 +171,13 @@ def _give_back_overpayment(order: Order, payment: Payment, amount: int) -> None:
     enqueue_after_commit(db.session(), _enqueue_refunds, [refund.id])
 
 
+def _enqueue_settling(order_ids) -> None:
+    from ..tasks import get_tasks
+
+    for order_id in order_ids:
+        get_tasks().enqueue("settle_attempts", order_id)
+
+
 def _enqueue_refunds(refund_ids) -> None:
     from ..tasks import get_tasks
 
@@ -184,6 +198,12 @@ def apply_order_action(order: Order, action: OrderAction) -> Decision:
         if action == OrderAction.PAY:
             order.paid_at = utcnow()
             announce("order.paid", order=order)
+            if any(p.status in OPEN_PAYMENT_STATUSES for p in order.payments):
+                # Paid another way (credit, offline): a card attempt still waiting for the
+                # buyer is cancelled at the provider once this commits.
+                from ..tasks import enqueue_after_commit
+
+                enqueue_after_commit(db.session(), _enqueue_settling, [order.id])
         elif action == OrderAction.EXPIRE:
             order.expired_at = utcnow()
             announce("order.expired", order=order)

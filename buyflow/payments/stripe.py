@@ -1,9 +1,12 @@
 """Stripe, through a ``stripe.StripeClient`` built from this app's config.
 
-Card numbers are entered in Stripe's card Element in the browser and never reach us. The
-flow that works on real Stripe and on localstripe: SetupIntent -> ``confirmCardSetup``
-in the browser -> we attach the card and create the PaymentIntent with ``confirm=True``
--> if it requires action, ``confirmCardPayment`` in the browser -> we read its status.
+Card numbers are entered in Stripe's card Element in the browser and never reach us. A
+new card pays as Stripe documents it: we create one PaymentIntent (``start_browser_charge``,
+``setup_future_usage`` when the buyer keeps the card) -> ``confirmCardPayment`` with the
+card in the browser (3-D Secure there, once, if the bank asks) -> we read its status. A
+saved card: we create the PaymentIntent with ``confirm=True``; if it requires action,
+``confirmCardPayment`` in the browser; we read its status. Cards kept from the account
+pages go through a SetupIntent (``start_card_setup``, ``finish_card_setup``).
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import stripe
 
 from ..money import Money
 from .base import (
+    PAYMENT_METADATA_KEY,
+    REFUND_METADATA_KEY,
+    BrowserChargeRequest,
     CardDetails,
+    CardProvider,
     CardSetup,
     ChargeOutcome,
     ChargeRecord,
     ChargeRequest,
-    PAYMENT_METADATA_KEY,
-    REFUND_METADATA_KEY,
-    CardProvider,
     PaymentError,
     ProviderEvent,
     ProviderRefundEvent,
@@ -37,6 +41,8 @@ from .states import Action, RefundAction
 _AUTHENTICATION_CODES = {"payment_intent_authentication_failure", "authentication_required"}
 _BUYER_CODES = {"card_declined", "expired_card", "incorrect_cvc", "incorrect_number",
                 "insufficient_funds", "processing_error"}
+# A mistyped expiry date is the buyer's to correct, not a decline.
+_INVALID_EXPIRY_CODES = {"invalid_expiry_month", "invalid_expiry_year"}
 
 _EVENT_ACTIONS = {
     "payment_intent.succeeded": Action.SUCCEED,
@@ -65,6 +71,8 @@ def buyer_code(code: str | None) -> str:
     """A Stripe error code as one of our stable buyer-facing codes."""
     if code in _AUTHENTICATION_CODES:
         return "authentication_failed"
+    if code in _INVALID_EXPIRY_CODES:
+        return "invalid_expiry"
     if code in _BUYER_CODES:
         return code
     return "card_declined" if code else "processing_error"
@@ -88,6 +96,16 @@ def _refund_outcome(refund) -> RefundOutcome:
         failure_code=(data.get("failure_reason") or "refund_failed") if action == RefundAction.FAIL
         else None,
     )
+
+
+def _card_of(method) -> SavedCard | None:
+    """The card of a PaymentIntent's payment method, when it is expanded (an object)."""
+    if not isinstance(method, dict) or not method.get("card"):
+        return None
+    card = method["card"]
+    return SavedCard(method_ref=method["id"], card=CardDetails(
+        brand=card.get("brand") or "", last4=card.get("last4") or "",
+        exp_month=int(card.get("exp_month") or 0), exp_year=int(card.get("exp_year") or 0)))
 
 
 def _metadata(obj) -> dict:
@@ -227,8 +245,22 @@ class StripeProvider(CardProvider):
             raise PaymentError("provider_unavailable", str(exc)) from exc
         return self._outcome(intent)
 
+    def start_browser_charge(self, request: BrowserChargeRequest) -> ChargeOutcome:
+        params = {
+            "amount": request.amount.amount,
+            "currency": request.amount.currency.lower(),
+            "customer": request.customer_ref,
+            "payment_method_types": ["card"],
+            "metadata": dict(request.metadata),
+        }
+        if request.keep_card:
+            params["setup_future_usage"] = "off_session"
+        return self._outcome(self._call(self.client.v1.payment_intents.create, params=params,
+                                        options={"idempotency_key": request.idempotency_key}))
+
     def charge_status(self, payment_ref: str) -> ChargeOutcome:
-        return self._outcome(self._call(self.client.v1.payment_intents.retrieve, payment_ref))
+        return self._outcome(self._call(self.client.v1.payment_intents.retrieve, payment_ref,
+                                        params={"expand": ["payment_method"]}))
 
     def cancel_charge(self, payment_ref: str) -> ChargeOutcome:
         try:
@@ -335,20 +367,26 @@ class StripeProvider(CardProvider):
 
     @staticmethod
     def _outcome(intent) -> ChargeOutcome:
-        status = intent.status
+        data = intent.to_dict()
+        status = data.get("status")
+        known = {"card": _card_of(data.get("payment_method")),
+                 "keeps_card": bool(data.get("setup_future_usage"))}
         if status == "succeeded":
-            return ChargeOutcome(Action.SUCCEED, intent.id)
+            return ChargeOutcome(Action.SUCCEED, intent.id, **known)
         if status == "requires_action":
             return ChargeOutcome(Action.REQUIRE_ACTION, intent.id,
-                                 client_secret=intent.client_secret)
+                                 client_secret=data.get("client_secret"), **known)
         if status == "canceled":
-            return ChargeOutcome(Action.CANCEL, intent.id)
+            return ChargeOutcome(Action.CANCEL, intent.id, **known)
         if status == "requires_payment_method":
-            error = intent.to_dict().get("last_payment_error") or {}
+            error = data.get("last_payment_error")
+            if not error:  # waiting for the card the buyer's browser will confirm it with
+                return ChargeOutcome(None, intent.id, client_secret=data.get("client_secret"),
+                                     awaiting_card=True, **known)
             return ChargeOutcome(Action.FAIL, intent.id,
-                                 failure_code=buyer_code(error.get("code")))
+                                 failure_code=buyer_code(error.get("code")), **known)
         # processing (and anything newer): not final yet; the provider's webhook ends it.
-        return ChargeOutcome(None, intent.id)
+        return ChargeOutcome(None, intent.id, **known)
 
     @staticmethod
     def _paged(page) -> Iterator:

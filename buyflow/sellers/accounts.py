@@ -1,7 +1,8 @@
-"""Creating sellers and managing their keys, secrets and webhook endpoints."""
+"""Creating sellers and managing their origins, keys, secrets and webhook endpoints."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -78,3 +79,17 @@ def retire_signing_secrets(seller: Seller) -> int:
     seller.signing_secrets = seller.signing_secrets[-1:]
     db.session.commit()
     return retired
+
+
+def set_origins(seller: Seller, add: Iterable[str] = (),
+                remove: Iterable[str] = ()) -> list[str]:
+    """Register the origins ``add`` for ``seller`` and drop ``remove`` (both normalized);
+    returns the origins now registered. UrlRefused for a bad origin, ValueError when none
+    would be left; nothing written then."""
+    remove = {normalize_origin(o) for o in remove}
+    origins = sorted(({*seller.origins} | {normalize_origin(o) for o in add}) - remove)
+    if not origins:
+        raise ValueError("a seller needs at least one origin")
+    seller.origins = origins
+    db.session.commit()
+    return origins

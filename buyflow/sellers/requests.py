@@ -8,15 +8,17 @@ comes back in the result and in webhooks. The seller signs it with its signing s
     from buyflow.sellers.requests import sign_purchase_request
 
     token = sign_purchase_request({
-        "items": [{"name": "Annual plan", "amount": 4800, "quantity": 1}],
+        "items": [{"name": "Annual plan", "unit_amount": 4800, "quantity": 1}],
         "currency": "EUR",
         "email": "ann@example.com",
         "reference": "invoice-2041",
         "passthrough": {"account": 42},
     }, signing_secret)
 
-and passes it to ``Buyflow.open({seller, request: token})``. Like ``results``, this module
-needs only itsdangerous.
+and passes it to ``Buyflow.open({seller, request: token})``. An item's ``unit_amount`` is
+its unit price (results, the API and webhooks name the line's total ``amount``); v1 also
+takes the unit price as ``amount``, its older name, deprecated. Like ``results``, this
+module needs only itsdangerous.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from ..errors import CodedError
 
 REQUEST_SALT = "buyflow.request.v1"
 _FIELDS = {"items", "currency", "email", "reference", "passthrough"}
-_ITEM_FIELDS = {"name", "amount", "quantity", "product"}
+# "amount" is the deprecated name of "unit_amount" (API v1 takes both, one per item).
+_ITEM_FIELDS = {"name", "unit_amount", "amount", "quantity", "product"}
 MAX_ITEMS = 50
 MAX_PASSTHROUGH_BYTES = 2048
 MAX_PASSTHROUGH_DEPTH = 16
@@ -43,7 +46,8 @@ _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class PurchaseRequestError(CodedError):
-    """``code`` is request_invalid or request_expired; the message says what is wrong."""
+    """``code`` is request_invalid or request_expired (and, once the flow looks at the
+    request's reference, already_paid or order_expired); the message says what is wrong."""
 
 
 def _serializer(signing_secrets: Sequence[str] | str) -> URLSafeTimedSerializer:
@@ -106,9 +110,18 @@ def _storable_json(value: object, max_depth: int) -> bool:
     return True
 
 
+def _unit_amount(item: dict) -> int:
+    """The item's unit price: ``unit_amount``, or ``amount``, its deprecated name."""
+    if "unit_amount" in item and "amount" in item:
+        _fail("give an item's unit price as unit_amount only (amount is its older name)")
+    return _positive_int(item.get("unit_amount", item.get("amount")), "an item's unit_amount",
+                         10**12)
+
+
 def check_purchase_request(request: object) -> dict:
     """``request`` with defaults filled in, if well formed; PurchaseRequestError if not.
-    Amounts are integers in the currency's minor unit."""
+    Amounts are integers in the currency's minor unit; each item's unit price comes back
+    as ``unit_amount``, whichever name it was given under."""
     if not isinstance(request, dict):
         _fail("a purchase request is a JSON object")
     if unknown := sorted(set(request) - _FIELDS):
@@ -134,7 +147,7 @@ def check_purchase_request(request: object) -> dict:
             _fail("an item's product is a product id")
         checked.append({
             "name": name.strip(),
-            "amount": _positive_int(item.get("amount"), "an item's amount", 10**12),
+            "unit_amount": _unit_amount(item),
             "quantity": _positive_int(item.get("quantity", 1), "an item's quantity", 10_000),
             "product": product,
         })

@@ -11,6 +11,12 @@ class UrlRefused(ValueError):
     """The URL cannot be used; the message says why."""
 
 
+# Said with every refusal of a private address: a developer's webhook receiver is usually
+# on localhost, and the setting that allows it is otherwise hard to find.
+PRIVATE_URLS_HINT = ("in development only, set BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS=true to "
+                     "allow private and loopback addresses")
+
+
 def normalize_origin(value: str) -> str:
     """``scheme://host[:port]`` of an http(s) origin, lower-cased; UrlRefused otherwise."""
     parts = urlsplit(value.strip())
@@ -46,5 +52,6 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str:
     except socket.gaierror as exc:
         raise UrlRefused(f"{parts.hostname} does not resolve") from exc
     if not infos or not all(_is_public(info[4][0]) for info in infos):
-        raise UrlRefused(f"{parts.hostname} resolves to a private, loopback or reserved address")
+        raise UrlRefused(f"{parts.hostname} resolves to a private, loopback or reserved "
+                         f"address; {PRIVATE_URLS_HINT}")
     return url.strip()

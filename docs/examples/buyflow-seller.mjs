@@ -46,7 +46,9 @@ function unsign(token, secrets, salt, maxAgeSeconds) {
   return JSON.parse(json.toString('utf8'));
 }
 
-/** Sign a purchase request (items, currency, email, reference, passthrough). */
+/** Sign a purchase request: {items: [{name, unit_amount, quantity?, product?}], currency,
+ *  email?, reference?, passthrough?}, unit_amount being the unit price in minor units
+ *  (`amount` is its deprecated name). Buyflow checks it when the buyer opens the flow. */
 export function signRequest(request, signingSecret) {
   return sign(request, signingSecret, 'buyflow.request.v1');
 }

@@ -34,8 +34,10 @@ export interface BuyflowPurchase {
 export interface BuyflowError extends Error {
   /**
    * `closed` (the buyer closed the flow; promise only, no `failed` event), `invalid_options`,
-   * `already_open`, `load_failed`, `popup_blocked`, or a code the flow sends when it cannot
-   * start (`unknown_product`, `product_unavailable`, ...).
+   * `already_open`, `load_failed` (also what a page on an origin not registered for the
+   * seller gets), `popup_blocked`, or a code the flow sends at once when it cannot start
+   * (`unknown_product`, `request_invalid`, `request_expired`, `already_paid`,
+   * `order_expired`).
    */
   code: string;
 }

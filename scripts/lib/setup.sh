@@ -1,8 +1,20 @@
 # Shared set-up for scripts/run.sh and scripts/test.sh (sourced, not run).
 # Makes .venv with the project and its extras installed, and compiles the translations;
 # installs Debian's CJK font for PDF receipts when missing; build_embed builds the embed
-# library the service serves.
+# library the service serves. Each step is quiet unless it fails (then its output shows).
 # Re-running is cheap: pip is skipped while pyproject.toml has not changed.
+
+# Runs a command, showing its output (stdout and stderr) only when it fails.
+quietly() {
+  local log status=0
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$log" >&2
+  fi
+  rm -f "$log"
+  return "$status"
+}
 
 ensure_venv() {
   local extras=$1
@@ -12,11 +24,11 @@ ensure_venv() {
   fi
   local stamp=".venv/.installed-$extras"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[$extras]"
+    quietly .venv/bin/python -m pip install --upgrade pip
+    quietly .venv/bin/python -m pip install -e ".[$extras]"
     touch "$stamp"
   fi
-  PYBABEL=.venv/bin/pybabel bash scripts/translations.sh compile >/dev/null
+  quietly env PYBABEL=.venv/bin/pybabel bash scripts/translations.sh compile
   ensure_cjk_font
 }
 
@@ -34,5 +46,6 @@ ensure_cjk_font() {
 # Installs the embed library's pinned build tools (npm ci) and builds
 # embed-js/dist/buyflow.min.js, then prints its gzipped size and fails over the budget.
 build_embed() {
-  (cd embed-js && npm ci --no-audit --no-fund && npm run --silent build && npm run --silent size)
+  (cd embed-js && quietly npm ci --no-audit --no-fund && quietly npm run --silent build \
+     && npm run --silent size)
 }

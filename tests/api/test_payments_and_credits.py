@@ -23,7 +23,8 @@ def pending_order(client, product, open_flow):
     return opened.json["order"]
 
 
-def test_a_bank_transfer_recorded_by_the_api_pays_the_order(client, pending_order):
+def test_a_bank_transfer_recorded_by_the_api_pays_the_order(client, pending_order, run_queue,
+                                                           provider_book):
     answer = post(client, f"/orders/{pending_order}/payments",
                   {"method": "bank_transfer", "reference": "TRF-2041"}, key="pay-1")
 
@@ -38,6 +39,12 @@ def test_a_bank_transfer_recorded_by_the_api_pays_the_order(client, pending_orde
     assert replay.json == answer.json and replay.headers["Idempotent-Replayed"] == "true"
     types = db.session.scalars(db.select(WebhookEvent.type)).all()
     assert {"payment.succeeded", "order.completed"} <= set(types)
+    # The card payment the buyer's page had opened can no longer be confirmed there.
+    run_queue()
+    order = db.session.scalar(db.select(Order))
+    assert sorted((p.method, p.status) for p in order.payments) == [
+        ("bank_transfer", "succeeded"), ("card", "canceled")]
+    assert [i["status"] for i in provider_book.intents(pending_order)] == ["canceled"]
 
 
 @pytest.mark.parametrize("body, status, code", [
@@ -45,6 +52,7 @@ def test_a_bank_transfer_recorded_by_the_api_pays_the_order(client, pending_orde
     ({"method": "cash", "reference": "t", "amount": 100}, 422, "partial_not_allowed"),
     ({"method": "cheque", "reference": "t"}, 400, "bad_request"),
     ({"method": "cash", "reference": ""}, 400, "bad_request"),
+    ({"method": "cash", "reference": "  \n "}, 400, "bad_request"),
     ({"method": "cash"}, 400, "bad_request"),
 ])
 def test_bad_offline_payments_are_refused_and_write_nothing(client, pending_order, body,
@@ -52,7 +60,9 @@ def test_bad_offline_payments_are_refused_and_write_nothing(client, pending_orde
     answer = post(client, f"/orders/{pending_order}/payments", body)
     assert (answer.status_code, answer.json["error"]["code"]) == (status, code)
     order = db.session.scalar(db.select(Order))
-    assert (order.status, order.payments) == ("pending", [])
+    # Only the card payment the checkout opened for the buyer's browser, still waiting.
+    assert order.status == "pending"
+    assert [(p.method, p.status) for p in order.payments] == [("card", "created")]
 
 
 def test_no_offline_payment_on_a_paid_order(client, paid_order):
@@ -89,6 +99,7 @@ def test_credits_are_granted_debited_and_listed_with_their_reasons(client, selle
     ("grants", {"unit": "EUR", "amount": -5, "reason": "x"}, "k", 400, "invalid_amount"),
     ("grants", {"unit": "EURO", "amount": 5, "reason": "x"}, "k", 400, "bad_request"),
     ("grants", {"unit": "EUR", "amount": 5, "reason": ""}, "k", 400, "bad_request"),
+    ("grants", {"unit": "EUR", "amount": 5, "reason": "   "}, "k", 400, "bad_request"),
     ("grants", {"unit": "EUR", "amount": 5, "reason": "x"}, None, 400,
      "idempotency_key_required"),
     ("debits", {"unit": "EUR", "amount": 5, "reason": "x"}, "k", 409, "insufficient_credit"),

@@ -136,17 +136,13 @@ def test_a_card_error_is_kept_and_replayed(client, customer):
     assert len(client.v1.payment_intents.list(params={"customer": customer.id}).data) == 1
 
 
-def test_a_server_error_is_not_kept_so_a_retry_runs_again(localstripe_url, client, customer,
-                                                          card):
-    intent = client.v1.payment_intents.create(params={
-        "amount": 1450, "currency": "eur", "customer": customer.id})
-    key = unique("confirm")
-    # localstripe answers 500 "Not implemented" to confirm with a payment method
-    failed = post(localstripe_url, f"/v1/payment_intents/{intent.id}/confirm",
-                  {"payment_method": card.id}, key)
+def test_a_server_error_is_not_kept_so_a_retry_runs_again(localstripe_url, customer):
+    key = unique("subscription")
+    # localstripe answers 500 "Not implemented" to a subscription of two items
+    body = {"customer": customer.id, "items[0][plan]": "a", "items[1][plan]": "b"}
+    failed = post(localstripe_url, "/v1/subscriptions", body, key)
     assert failed.status_code == 500
-    again = post(localstripe_url, f"/v1/payment_intents/{intent.id}/confirm",
-                 {"payment_method": card.id}, key)
+    again = post(localstripe_url, "/v1/subscriptions", body, key)
     assert again.status_code == 500 and "Idempotent-Replayed" not in again.headers
 
 

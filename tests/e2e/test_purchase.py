@@ -53,6 +53,11 @@ def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, locals
         checkout.frame.locator("#pay").dblclick()  # a double click must not pay twice
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
     expect(checkout.frame.get_by_role("heading", name="Thank you!")).to_be_visible()
+    # The confirmation takes the page, and says where the receipt goes.
+    expect(checkout.frame.get_by_text("Your receipt is on its way to ann@example.com.")
+           ).to_be_visible()
+    expect(checkout.frame.get_by_label("Language")).to_be_hidden()
+    expect(checkout.frame.locator("#price")).to_be_hidden()
 
     order_id = THANKS.search(page.locator("#status").text_content()).group(1)
     orders, payments, customers = orders_and_payments(app)
@@ -82,8 +87,9 @@ def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, locals
 
 def test_buy_with_a_3d_secure_card(app, page, shop_url, checkout):
     open_and_pay(page, shop_url, checkout, "4000002500003155")
-    checkout.authenticate(times=2)  # once to save the card, once for the payment
+    checkout.authenticate(times=1)  # one payment: the bank asks once
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
+    expect(checkout.frame.get_by_role("button", name="Complete authentication")).to_have_count(0)
     orders, payments, _ = orders_and_payments(app)
     assert [status for _, status in orders] == ["paid"]
     assert payments == [("succeeded", "3155")]
@@ -106,12 +112,13 @@ def test_declined_card_shows_a_clear_message_then_another_card_works(app, page, 
     assert payments == [("failed", "0341"), ("succeeded", "4242")]
 
 
-def test_card_refused_when_saved_is_a_clear_message_and_nothing_is_paid(app, page, shop_url,
-                                                                        checkout):
+def test_a_card_the_bank_refuses_is_a_clear_message_and_nothing_is_paid(app, page, shop_url,
+                                                                         checkout):
     open_and_pay(page, shop_url, checkout, "4000000000000002")
     expect(checkout.frame.get_by_role("alert")).to_have_text(DECLINED, timeout=20_000)
     orders, payments, _ = orders_and_payments(app)
-    assert [status for _, status in orders] == ["pending"] and payments == []
+    assert [status for _, status in orders] == ["pending"]
+    assert payments == [("failed", "0002")]
 
 
 def test_the_flow_speaks_the_browsers_language(browser, app, shop_url):
@@ -176,3 +183,18 @@ def test_buy_what_a_signed_request_names(app, page, shop_url, checkout):
     result = verify_result(result_token, DEMO_SIGNING_SECRET)
     assert (result["status"], result["amount"], result["reference"], result["passthrough"]) == (
         "paid", 3100, "gift-77", {"note": "birthday"})
+
+
+def test_a_bank_confirmation_that_never_comes_ends_in_a_clear_message(app, page, shop_url,
+                                                                     checkout, monkeypatch):
+    monkeypatch.setitem(app.config, "BANK_CONFIRMATION_WAIT_SECONDS", 3)
+    # However long the page asks, the payment stays "processing" (as when a bank is slow).
+    page.context.route("**/flow/api/refresh", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body='{"status": "processing", "payment": "pay_x", "order": "ord_x"}'))
+    open_and_pay(page, shop_url, checkout, "4242424242424242")
+
+    expect(checkout.frame.get_by_role("alert")).to_have_text(
+        "Your bank has not confirmed the payment yet. Please try again in a moment: you "
+        "will not be charged twice.", timeout=20_000)
+    expect(checkout.frame.locator("#pay")).to_be_enabled()  # the way to try again

@@ -35,16 +35,16 @@ def unlock(client, ask_code):
 
 
 @pytest.fixture
-def buy_and_save(client, open_flow, unlock, confirm_card_setup):
+def buy_and_save(client, open_flow, unlock, confirm_in_browser):
     """Buy in a new flow with a new card, ticking "save this card" after the code."""
 
     def buy(product, email=ANN, number="4242424242424242"):
         data = open_flow(product.seller, product)
         token = unlock(data, email)["card_token"]
-        opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
-        confirm_card_setup(opened.json["client_secret"], number)
-        return client.post("/flow/api/pay", json={
-            "flow": data["flow"], "setup": opened.json["setup"], "card_token": token,
-            "save": True})
+        opened = client.post("/flow/api/checkout", json={
+            "flow": data["flow"], "email": email, "card_token": token, "save": True})
+        confirm_in_browser(opened.json["client_secret"], number)
+        return client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                      "payment": opened.json["payment"]})
 
     return buy

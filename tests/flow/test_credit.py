@@ -54,7 +54,7 @@ def test_credit_that_covers_the_order_pays_it_without_a_card(client, product, op
 
 
 def test_part_by_credit_and_the_rest_by_card(client, product, open_flow, unlock,
-                                             ann_has_credit, confirm_card_setup,
+                                             ann_has_credit, confirm_in_browser,
                                              provider_book):
     buyer = ann_has_credit(1000)
     data = open_flow(product.seller, product)
@@ -64,9 +64,9 @@ def test_part_by_credit_and_the_rest_by_card(client, product, open_flow, unlock,
     opened = checkout(client, data, credit=1000, card_token=unlocked["card_token"])
     assert opened.json["status"] == "pending" and opened.json["due"] == "€4.50"
     assert book.balance(product.seller, buyer, "EUR") == 0  # reserved for the order
-    confirm_card_setup(opened.json["client_secret"])
-    paid = client.post("/flow/api/pay", json={"flow": data["flow"],
-                                              "setup": opened.json["setup"]})
+    confirm_in_browser(opened.json["client_secret"])
+    paid = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                  "payment": opened.json["payment"]})
 
     assert paid.json["status"] == "paid"
     order = the_order()
@@ -101,9 +101,11 @@ def test_changing_ones_mind_gives_the_reserved_credit_back(client, product, open
     checkout(client, data, credit=1000, card_token=token)
     again = checkout(client, data, credit=0)
 
-    assert again.json["status"] == "pending"
+    assert again.json["status"] == "pending" and again.json["due"] == "€14.50"
     assert book.balance(product.seller, buyer, "EUR") == 1000
-    assert [(p.provider, p.status) for p in the_order().payments] == [("credit", "canceled")]
+    # The card payment opened for the €4.50 left then was cancelled; one for all of it now.
+    assert [(p.provider, p.status, p.amount) for p in the_order().payments] == [
+        ("credit", "canceled", 1000), ("stripe", "canceled", 450), ("stripe", "created", 1450)]
 
 
 def test_an_order_never_paid_expires_and_gives_the_credit_back(app, client, product, open_flow,
@@ -119,11 +121,13 @@ def test_an_order_never_paid_expires_and_gives_the_credit_back(app, client, prod
 
     order = the_order()
     assert order.status == "expired" and order.expired_at
-    assert [(p.provider, p.status) for p in order.payments] == [("credit", "canceled")]
+    # The credit came back; the card payment that waited for a card was cancelled there.
+    assert [(p.provider, p.status) for p in order.payments] == [("credit", "canceled"),
+                                                                ("stripe", "canceled")]
     assert book.balance(product.seller, buyer, "EUR") == 1000
     assert "order.expired" in db.session.scalars(db.select(WebhookEvent.type)).all()
     late = checkout(client, data, credit=0)
-    assert late.status_code == 409 and late.json["error"]["code"] == "already_paid"
+    assert late.status_code == 409 and late.json["error"]["code"] == "order_expired"
 
 
 def test_credit_with_a_saved_card_for_the_rest(client, product, open_flow, unlock, buy_and_save,

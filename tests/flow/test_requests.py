@@ -21,12 +21,12 @@ def open_request(client, seller, request=REQUEST, secret="sign-northwind", **par
         "request": sign_purchase_request(request, secret), **params})
 
 
-def pay(client, data, confirm_card_setup, email="someone@else.example"):
+def pay(client, data, confirm_in_browser, email="someone@else.example"):
     opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": email})
     assert opened.status_code == 200, opened.json
-    confirm_card_setup(opened.json["client_secret"])
-    return client.post("/flow/api/pay", json={"flow": data["flow"],
-                                              "setup": opened.json["setup"]})
+    confirm_in_browser(opened.json["client_secret"])
+    return client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                  "payment": opened.json["payment"]})
 
 
 def test_the_page_shows_the_requested_items_and_total(client, seller):
@@ -39,9 +39,9 @@ def test_the_page_shows_the_requested_items_and_total(client, seller):
 
 
 def test_buying_a_request_carries_reference_and_passthrough_everywhere(
-        client, seller, confirm_card_setup, receiver_endpoint):
+        client, seller, confirm_in_browser, receiver_endpoint):
     data = page_data(open_request(client, seller).text)
-    answer = pay(client, data, confirm_card_setup)
+    answer = pay(client, data, confirm_in_browser)
     assert answer.json["status"] == "paid"
     result = verify_result(answer.json["result"], "sign-northwind")
     assert (result["amount"], result["reference"], result["passthrough"]) == (
@@ -56,12 +56,15 @@ def test_buying_a_request_carries_reference_and_passthrough_everywhere(
     assert webhook["data"]["order"]["passthrough"] == {"account": 42}
 
 
-def test_one_order_per_reference(client, seller, confirm_card_setup):
+def test_one_order_per_reference(client, seller, confirm_in_browser):
     first = page_data(open_request(client, seller).text)
-    assert pay(client, first, confirm_card_setup).json["status"] == "paid"
-    second = page_data(open_request(client, seller).text)
+    second = page_data(open_request(client, seller).text)  # opened before the first paid
+    assert pay(client, first, confirm_in_browser).json["status"] == "paid"
     again = client.post("/flow/api/checkout", json={"flow": second["flow"], "email": "a@b.co"})
     assert again.status_code == 409 and again.json["error"]["code"] == "already_paid"
+    # A flow opened afterwards is refused at once (tests/flow/test_open_refusals.py).
+    late = open_request(client, seller)
+    assert late.status_code == 409 and page_data(late.text)["code"] == "already_paid"
     assert db.session.scalar(db.select(db.func.count(Order.id))) == 1
 
 

@@ -231,13 +231,10 @@ def test_a_saved_card_that_asks_for_3d_secure(client, product, open_flow, buy_an
     assert answer.json["status"] == "paid"
 
 
-def test_save_without_a_card_token_saves_nothing(client, product, open_flow,
-                                                 confirm_card_setup, buy):
+def test_save_without_a_card_token_saves_nothing(client, product, open_flow, buy):
     data = open_flow(product.seller, product)
-    opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": ANN})
-    confirm_card_setup(opened.json["client_secret"])
-    body = {"flow": data["flow"], "setup": opened.json["setup"], "save": True}
-    refused = client.post("/flow/api/pay", json=body)
+    refused = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": ANN,
+                                                      "save": True})
     assert refused.status_code == 403 and refused.json["error"]["code"] == "card_token_invalid"
     assert count(Payment) == 0 and count(Card) == 0
     # Paying without asking to save keeps nothing either.
@@ -245,15 +242,11 @@ def test_save_without_a_card_token_saves_nothing(client, product, open_flow,
     assert count(Card) == 0 and count(AuditEntry) == 0
 
 
-def test_a_card_token_saves_only_for_the_email_it_proves(client, product, open_flow, unlock,
-                                                         confirm_card_setup):
+def test_a_card_token_saves_only_for_the_email_it_proves(client, product, open_flow, unlock):
     data = open_flow(product.seller, product)
     token = unlock(data, "mallory@example.com")["card_token"]
-    opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": ANN})
-    confirm_card_setup(opened.json["client_secret"])
-    answer = client.post("/flow/api/pay", json={
-        "flow": data["flow"], "setup": opened.json["setup"], "card_token": token,
-        "save": True})
+    answer = client.post("/flow/api/checkout", json={
+        "flow": data["flow"], "email": ANN, "card_token": token, "save": True})
     assert answer.status_code == 403 and answer.json["error"]["code"] == "card_token_invalid"
     assert count(Card) == 0 and count(Payment) == 0
 

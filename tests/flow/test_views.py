@@ -101,32 +101,41 @@ def test_declined_card_then_another_card_in_the_same_flow(product, buy, open_flo
     assert [p.status for p in orders[0].payments] == ["failed", "succeeded"]
 
 
-def test_3ds_card_requires_action_then_refresh_settles(client, product, open_flow,
-                                                       confirm_card_setup,
-                                                       confirm_card_payment):
+def test_3ds_card_asks_the_bank_once_then_refresh_settles(client, product, open_flow,
+                                                          confirm_in_browser,
+                                                          confirm_card_payment):
     data = open_flow(product.seller, product)
     opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
-    confirm_card_setup(opened.json["client_secret"], "4000002500003155")
-    answer = client.post("/flow/api/pay", json={"flow": data["flow"],
-                                                "setup": opened.json["setup"]})
-    assert answer.json["status"] == "requires_action"
-    confirm_card_payment(answer.json["client_secret"])
+    # The card confirms the one payment in the browser: the bank asks, once.
+    assert confirm_in_browser(opened.json["client_secret"], "4000002500003155",
+                              authenticate=False) == "requires_action"
+    waiting = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                     "payment": opened.json["payment"]})
+    assert waiting.json["status"] == "requires_action"
+    assert waiting.json["client_secret"] == opened.json["client_secret"]
+    confirm_card_payment(waiting.json["client_secret"])
     settled = client.post("/flow/api/refresh", json={"flow": data["flow"],
-                                                     "payment": answer.json["payment"]})
+                                                     "payment": opened.json["payment"]})
     assert settled.json["status"] == "paid"
+    [payment] = db.session.scalar(db.select(Order)).payments
+    assert (payment.status, payment.card_last4) == ("succeeded", "3155")
 
 
-def test_the_same_card_entry_submitted_twice_charges_once(client, product, open_flow,
-                                                          confirm_card_setup):
+def test_pay_pressed_twice_is_one_payment_charged_once(client, product, open_flow,
+                                                       confirm_in_browser, provider_book):
     data = open_flow(product.seller, product)
-    opened = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
-    confirm_card_setup(opened.json["client_secret"])
-    body = {"flow": data["flow"], "setup": opened.json["setup"]}
-    first = client.post("/flow/api/pay", json=body)
-    second = client.post("/flow/api/pay", json=body)
-    assert first.json["status"] == second.json["status"] == "paid"
-    assert first.json["order"] == second.json["order"]
+    body = {"flow": data["flow"], "email": "a@b.co"}
+    first = client.post("/flow/api/checkout", json=body).json
+    second = client.post("/flow/api/checkout", json=body).json
+    assert (first["payment"], first["client_secret"]) == (second["payment"],
+                                                          second["client_secret"])
+    assert first["due"] == "€14.50"
+    confirm_in_browser(first["client_secret"])
+    refresh = {"flow": data["flow"], "payment": first["payment"]}
+    answers = [client.post("/flow/api/refresh", json=refresh).json for _ in range(2)]
+    assert [a["status"] for a in answers] == ["paid", "paid"]
     assert db.session.scalar(db.select(db.func.count(Payment.id))) == 1
+    assert len(provider_book.intents(first["order"])) == 1
 
 
 def test_a_paid_order_cannot_be_started_again(client, product, buy, open_flow):
@@ -178,13 +187,13 @@ def test_invalid_email_is_refused_in_the_buyers_language(client, product, open_f
     assert db.session.scalar(db.select(db.func.count(Order.id))) == 0
 
 
-def test_an_unknown_card_entry_is_refused(client, product, open_flow):
+def test_a_payment_of_another_flow_is_refused(client, product, open_flow):
     data = open_flow(product.seller, product)
-    client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
-    response = client.post("/flow/api/pay", json={"flow": data["flow"], "setup": "seti_nope"})
-    assert response.status_code == 402
-    assert response.json["error"]["code"] == "setup_incomplete"
-    assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0
+    mine = client.post("/flow/api/checkout", json={"flow": data["flow"], "email": "a@b.co"})
+    other = open_flow(product.seller, product)
+    response = client.post("/flow/api/refresh", json={"flow": other["flow"],
+                                                      "payment": mine.json["payment"]})
+    assert response.status_code == 400 and response.json["error"]["code"] == "flow_invalid"
 
 
 def test_the_buyer_can_switch_language_keeping_the_flows_parameters(client, product):
@@ -245,6 +254,11 @@ def test_one_flow_checked_out_many_times_at_once_makes_one_order(app, product, o
     answers = at_once(lambda _: app.test_client().post(
         "/flow/api/checkout", json={"flow": flow, "email": "ann@example.com"}), range(6))
 
-    assert [a.status_code for a in answers] == [200] * 6
-    assert len({a.json["order"] for a in answers}) == 1
+    # One order, one payment for the browser: the presses that came while it was being
+    # opened were told to wait.
+    assert {a.status_code for a in answers} <= {200, 409}
+    assert all(a.json["error"]["code"] == "payment_in_progress"
+               for a in answers if a.status_code == 409)
+    assert len({a.json["payment"] for a in answers if a.status_code == 200}) == 1
     assert db.session.scalar(db.select(db.func.count(Order.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(Payment.id))) == 1

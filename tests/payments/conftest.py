@@ -3,6 +3,9 @@ import pytest
 from buyflow.extensions import db
 from buyflow.models import Order, OrderItem, Payment
 
+# The flow's saved-card fixtures: the money paths charge saved cards from the server.
+from tests.flow.conftest import ask_code, buy_and_save, unlock  # noqa: F401
+
 
 @pytest.fixture
 def make_payment(product):
@@ -19,3 +22,18 @@ def make_payment(product):
         return payment
 
     return make
+
+
+@pytest.fixture
+def saved_card(product, buy_and_save, open_flow, unlock):
+    """Ann's saved card, and a new flow where she unlocked it: ``(flow data, card token,
+    card id)``."""
+    assert buy_and_save(product).json["status"] == "paid"
+    data = open_flow(product.seller, product)
+    unlocked = unlock(data)
+    return data, unlocked["card_token"], unlocked["cards"][0]["id"]
+
+
+def pay_saved(app, data, token, card_id, attempt="a" * 32):
+    return app.test_client().post("/flow/api/pay-saved", json={
+        "flow": data["flow"], "card_token": token, "card": card_id, "attempt": attempt})

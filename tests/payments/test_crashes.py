@@ -119,24 +119,25 @@ def _ignoring_connection_errors(send) -> None:
 
 
 def the_order() -> Order:
+    """The newest order (a saved card was bought with an older one)."""
     db.session.expire_all()
-    return db.session.scalar(db.select(Order))
+    return db.session.scalar(db.select(Order).order_by(Order.id.desc()))
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("recovered_by", ["the buyer's retry", "reconciliation"])
-def test_a_service_killed_while_charging(processes, product, card_entry, provider_book,
-                                         short_leases, when, recovered_by):
-    flow, setup = card_entry(product.seller, product)
+def test_a_service_killed_while_charging_a_saved_card(processes, saved_card, provider_book,
+                                                      short_leases, when, recovered_by):
+    data, token, card = saved_card
+    body = {"flow": data["flow"], "card_token": token, "card": card, "attempt": "k" * 32}
     service = processes.service()
     killed_at(processes, when, lambda: requests.post(
-        f"{service}/flow/api/pay", json={"flow": flow, "setup": setup}, timeout=30))
+        f"{service}/flow/api/pay-saved", json=body, timeout=30))
     short_leases()
 
     if recovered_by == "the buyer's retry":
         restarted = processes.service()
-        answer = requests.post(f"{restarted}/flow/api/pay",
-                               json={"flow": flow, "setup": setup}, timeout=30)
+        answer = requests.post(f"{restarted}/flow/api/pay-saved", json=body, timeout=30)
         assert answer.json()["status"] == "paid"
     else:
         reconcile()

@@ -8,6 +8,7 @@ from buyflow.dev.fault_proxy import PASS, RESET_AFTER, moves_money
 from buyflow.extensions import db
 from buyflow.models import Order, ReconciliationIssue, Refund, WebhookEvent
 from buyflow.payments.reconcile import reconcile
+from tests.payments.conftest import pay_saved
 
 STRIPE_AUTH = ("sk_test_suite", "")
 
@@ -18,21 +19,20 @@ def fresh_provider(provider_book):
     provider_book.flush()
 
 
-def pay(client, flow, setup):
-    return client.post("/flow/api/pay", json={"flow": flow, "setup": setup})
-
-
 def the_order() -> Order:
+    """The newest order (a saved card was bought with an older one)."""
     db.session.expire_all()
-    return db.session.scalar(db.select(Order))
+    return db.session.scalar(db.select(Order).order_by(Order.id.desc()))
 
 
 def test_a_charge_that_succeeded_while_its_answer_was_lost_pays_the_order(
-        client, product, card_entry, faulty_provider, short_leases, provider_book):
-    entry = card_entry(product.seller, product)
+        app, saved_card, faulty_provider, short_leases, provider_book):
+    data, token, card = saved_card
+    db.session.execute(db.delete(WebhookEvent))
+    db.session.commit()
     faulty_provider.set_rule(
         lambda method, path, body: RESET_AFTER if moves_money(method, path, body) else PASS)
-    assert pay(client, *entry).status_code == 503  # charged; the buyer saw an error
+    assert pay_saved(app, data, token, card).status_code == 503  # charged; an error shown
     faulty_provider.clear()
     short_leases()
 
@@ -47,9 +47,11 @@ def test_a_charge_that_succeeded_while_its_answer_was_lost_pays_the_order(
 
 
 def test_an_abandoned_bank_authentication_is_cancelled_once_the_flow_has_expired(
-        app, client, product, card_entry, short_leases, provider_book, monkeypatch):
-    entry = card_entry(product.seller, product, number="4000002500003155")
-    assert pay(client, *entry).json["status"] == "requires_action"
+        app, client, product, opened_checkout, confirm_in_browser, short_leases,
+        provider_book, monkeypatch):
+    flow, opened = opened_checkout(product.seller, product)
+    assert confirm_in_browser(opened["client_secret"], "4000002500003155",
+                              authenticate=False) == "requires_action"
     short_leases()
     reconcile()  # the buyer may still be at their bank's page: left alone
     intent = the_order().payments[0].provider_payment_ref

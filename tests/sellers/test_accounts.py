@@ -113,6 +113,24 @@ def test_webhook_urls_to_private_networks_are_refused_unless_allowed(url):
     assert check_webhook_url(url, allow_private=True) == url
 
 
+def test_a_refused_private_url_names_the_setting_that_allows_it_in_development():
+    with pytest.raises(UrlRefused, match="BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS=true"):
+        check_webhook_url("http://localhost:8000/hooks", allow_private=False)
+
+
+def test_the_commands_refusing_a_local_webhook_url_say_how_to_allow_it(cli, app, seller,
+                                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_URLS", False)
+    for args in (("sellers", "add-webhook", seller.public_id, "http://localhost:8000/hooks"),
+                 ("sellers", "create", "--name", "Acme", "--origin", "https://shop.example",
+                  "--webhook-url", "http://127.0.0.1:8000/hooks")):
+        result = cli(*args)
+        assert result.exit_code != 0
+        assert "private, loopback or reserved address" in result.output
+        assert "BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS=true" in result.output
+    assert db.session.scalar(db.select(db.func.count(Seller.id))) == 1
+
+
 def test_webhook_urls_with_credentials_are_refused():
     with pytest.raises(UrlRefused):
         check_webhook_url("https://user:pw@example.com/hook", allow_private=True)

@@ -20,8 +20,9 @@ def node(command: str, secret: str, stdin: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=30)
 
 
-PAID = {"order": "ord_1", "seller": "sel_1", "status": "paid", "amount": 1450,
-        "currency": "EUR", "items": [{"name": "Bag", "amount": 1450}]}
+PAID = {"order": "ord_1", "seller": "sel_1", "status": "paid", "amount": 2900,
+        "currency": "EUR", "items": [{"product": None, "name": "Bag", "quantity": 2,
+                                      "unit_amount": 1450, "amount": 2900}]}
 
 
 @pytest.mark.parametrize("payload, compressed", [({"order": "o"}, False), (PAID, True)])
@@ -42,14 +43,16 @@ def test_node_refuses_an_altered_or_foreign_result():
     assert answer.returncode == 1 and "invalid token" in answer.stderr
 
 
-def test_a_request_signed_in_node_verifies_in_buyflow():
-    request = {"items": [{"name": "Annual plan", "amount": 4800}], "currency": "EUR",
-               "reference": "inv-7", "passthrough": {"account": 42, "note": "élan"}}
+@pytest.mark.parametrize("price", ["unit_amount", "amount"])  # amount: its deprecated name
+def test_a_request_signed_in_node_verifies_in_buyflow(price):
+    request = {"items": [{"name": "Annual plan", price: 4800, "quantity": 2}],
+               "currency": "EUR", "reference": "inv-7",
+               "passthrough": {"account": 42, "note": "élan"}}
     answer = node("sign-request", "sign-secret", json.dumps(request))
     assert answer.returncode == 0, answer.stderr
     verified = verify_purchase_request(answer.stdout, ["sign-secret"])
     assert verified["passthrough"] == {"account": 42, "note": "élan"}
-    assert verified["items"][0]["amount"] == 4800
+    assert verified["items"][0]["unit_amount"] == 4800
 
 
 def test_node_verifies_a_buyflow_webhook_and_refuses_a_tampered_one():

@@ -9,16 +9,25 @@ from buyflow.sellers.requests import (
     verify_purchase_request,
 )
 
-REQUEST = {"items": [{"name": "Annual plan", "amount": 4800}], "currency": "eur",
+REQUEST = {"items": [{"name": "Annual plan", "unit_amount": 4800}], "currency": "eur",
            "email": "ann@example.com", "reference": "inv-1", "passthrough": {"account": 42}}
 
 
 def test_round_trip_fills_in_defaults():
     verified = verify_purchase_request(sign_purchase_request(REQUEST, "s"), "s")
-    assert verified == {"items": [{"name": "Annual plan", "amount": 4800, "quantity": 1,
+    assert verified == {"items": [{"name": "Annual plan", "unit_amount": 4800, "quantity": 1,
                                    "product": None}], "currency": "EUR",
                         "email": "ann@example.com", "reference": "inv-1",
                         "passthrough": {"account": 42}}
+
+
+def test_amount_is_still_taken_as_the_unit_price_under_its_deprecated_name():
+    legacy = {**REQUEST, "items": [{"name": "Beans", "amount": 1450, "quantity": 2}]}
+    assert check_purchase_request(legacy)["items"] == [
+        {"name": "Beans", "unit_amount": 1450, "quantity": 2, "product": None}]
+    with pytest.raises(PurchaseRequestError, match="unit_amount only"):
+        check_purchase_request({**REQUEST, "items": [
+            {"name": "Beans", "unit_amount": 1450, "amount": 1450}]})
 
 
 def test_an_altered_request_does_not_verify():
@@ -49,6 +58,9 @@ def test_an_old_request_has_expired(monkeypatch):
     ({"items": [{"name": "x", "amount": 9.99}]}, "amount"),
     ({"items": [{"name": "x", "amount": "100"}]}, "amount"),
     ({"items": [{"name": "x", "amount": True}]}, "amount"),
+    ({"items": [{"name": "x", "unit_amount": 0}]}, "unit_amount"),
+    ({"items": [{"name": "x", "unit_amount": "100"}]}, "unit_amount"),
+    ({"items": [{"name": "x"}]}, "unit_amount"),
     ({"items": [{"name": "x", "amount": 100, "quantity": 0}]}, "quantity"),
     ({"items": [{"name": "", "amount": 100}]}, "name"),
     ({"items": [{"name": "x", "amount": 100, "discount": 5}]}, "unknown item field"),

@@ -44,6 +44,11 @@
     statusBox.textContent = '';
     errorBox.textContent = message || data.messages[code] || data.messages.processing_error;
     payButton.disabled = false;
+    // Paid in another tab, or expired, meanwhile: nothing here can pay it any more, so the
+    // page hears it now, as when the flow refuses such an order on opening.
+    if (code === 'already_paid' || code === 'order_expired') {
+      tellPage('failed', { code: code, message: errorBox.textContent });
+    }
   }
 
   function say(text) {
@@ -76,17 +81,28 @@
       await provider.confirmPayment(answer.client_secret, null);
       answer = await call(data.urls.refresh, { payment: answer.payment });
     }
-    for (var tries = 0; answer.status === 'processing' && tries < 30; tries++) {
+    // The bank (or the provider) may take a while; not for ever: after the set time the
+    // buyer is told, and may try again (the same payment: never charged twice).
+    var deadline = Date.now() + data.bankWaitSeconds * 1000;
+    while (answer.status === 'processing' && Date.now() < deadline) {
       await wait(2000);
       answer = await call(data.urls.refresh, { payment: answer.payment });
+    }
+    if (answer.status === 'processing') {
+      return { status: 'error', error: { code: 'bank_timeout' } };
     }
     return answer;
   }
 
+  /* Paid: the confirmation takes the page — the language menu and the order's header give
+   * way to it — and says where the receipt goes. */
   function finish(answer) {
     form.hidden = true;
+    languageForm.hidden = true;
+    document.getElementById('flow-header').hidden = true;
     document.getElementById('order-id').textContent = answer.order;
     document.getElementById('receipt').textContent = answer.receipt || '';
+    document.getElementById('receipt-to').textContent = answer.receipt_to || '';
     var done = document.getElementById('done');
     done.hidden = false;
     done.focus();
@@ -208,23 +224,28 @@
 
   /* The order opens with the credit chosen reserved for it; when that pays it all, it is
    * paid there and then, and no card is asked for. */
-  function openOrder(email) {
+  function openOrder(email, keep) {
     var body = { email: email, credit: creditToUse() };
-    if (body.credit) body.card_token = saved.token;
+    if (keep) body.save = true;
+    if (body.credit || keep) body.card_token = saved.token;
     return call(data.urls.checkout, body);
   }
 
+  /* One payment for the new card: the server opens it, the provider's script confirms it
+   * here with the card as entered (the bank asks at most once), the server reads how it
+   * ended. A card refused before it was charged is said at once; the next Pay goes on
+   * with the same payment. */
   async function payWithNewCard(email) {
-    var opened = await openOrder(email);
+    var keep = Boolean(saved.token && saveCard.checked);
+    var opened = await openOrder(email, keep);
     if (opened.status !== 'pending') return opened;
-    var setup = await provider.confirmSetup(opened.client_secret, card, { email: email });
-    if (!setup.ok) return { status: 'error', error: setup.error };
-    var body = { setup: setup.reference };
-    if (saved.token && saveCard.checked) {
-      body.card_token = saved.token;
-      body.save = true;
-    }
-    return call(data.urls.pay, body);
+    statusBox.textContent = data.text.processing;
+    var paid = await provider.confirmPayment(opened.client_secret, card,
+                                             { email: email, keep: keep });
+    var told = await call(data.urls.refresh, { payment: opened.payment });
+    // A card the bank refused is a failed payment, in our words; one refused before it
+    // reached the provider (an incomplete number...) leaves the payment waiting: say why.
+    return paid.ok || told.status === 'failed' ? told : { status: 'error', error: paid.error };
   }
 
   /* Each press of Pay gets its own attempt id: the server charges an attempt once, however

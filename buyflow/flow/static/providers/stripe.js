@@ -16,7 +16,8 @@
  * A result is {ok: true, reference} (the setup's or payment's id, for the server) or
  * {ok: false, error: {code}}, code one of ours (flow/messages.py), never the provider's:
  * authentication_failed, card_declined, expired_card, incorrect_cvc, incorrect_number,
- * insufficient_funds, processing_error. The server still decides how a payment ended. */
+ * insufficient_funds, invalid_expiry, processing_error. The server still decides how a
+ * payment ended. */
 (function () {
   'use strict';
 
@@ -25,10 +26,14 @@
                                'setup_intent_authentication_failure', 'authentication_required'];
   var SAME_CODES = ['card_declined', 'expired_card', 'incorrect_cvc', 'incorrect_number',
                     'insufficient_funds', 'processing_error'];
+  // The API's codes, and those Stripe.js's card Element gives before anything is sent.
+  var INVALID_EXPIRY = ['invalid_expiry_month', 'invalid_expiry_year', 'incomplete_expiry',
+                        'invalid_expiry_month_past', 'invalid_expiry_year_past'];
 
   function errorCode(error) {
     var code = error.code || error.decline_code;
     if (AUTHENTICATION_FAILED.indexOf(code) !== -1) return 'authentication_failed';
+    if (INVALID_EXPIRY.indexOf(code) !== -1) return 'invalid_expiry';
     return SAME_CODES.indexOf(code) !== -1 ? code : 'card_declined';
   }
 
