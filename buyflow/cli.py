@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import click
 from flask import Flask
 
@@ -10,7 +12,7 @@ from .extensions import db
 from .ledger.book import LedgerError
 from .models import Product, ReconciliationIssue, Seller, SellerApiKey, WebhookEndpoint
 from .models.sellers import hash_api_key
-from .sellers import accounts
+from .sellers import accounts, brand
 from .sellers.urls import UrlRefused
 
 DEMO_SELLER_ID = "sel_demo"
@@ -82,6 +84,38 @@ def allow_partial_offline(seller_id, allowed):
     seller.allow_partial_offline = allowed
     db.session.commit()
     click.echo(f"{seller.public_id}: partial offline payments {'allowed' if allowed else 'refused'}")
+
+
+@sellers.command("set-brand")
+@click.argument("seller_id")
+@click.option("--name", help="The name buyers see on the flow, receipts and emails.")
+@click.option("--accent", help="Accent colour #rrggbb (\"\" to clear); pages fall back to "
+              "their own where its contrast is too low.")
+@click.option("--logo", type=click.File("rb"), help="A PNG, JPEG or WebP logo, at most 256 KiB.")
+@click.option("--no-logo", is_flag=True, help="Remove the logo.")
+@click.option("--support-email", help="Shown on receipts (\"\" to clear).")
+@click.option("--postal-address", help="Shown on receipts; lines separated by newlines "
+              "(\"\" to clear).")
+def set_brand(seller_id, name, accent, logo, no_logo, support_email, postal_address):
+    """Set what buyers see of the seller: name, accent colour, logo, support contact."""
+    seller = _seller(seller_id)
+    try:
+        if name is not None:
+            accounts.rename_seller(seller, name)
+        if accent is not None:
+            brand.set_accent(seller, accent)
+        if logo is not None or no_logo:
+            brand.set_logo(seller, None if no_logo else logo.read())
+        brand.set_support_contact(seller, email=support_email, postal_address=postal_address)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    accent_note = ("" if not seller.accent_color or brand.usable_accent(seller.accent_color,
+                                                                         "#ffffff")
+                   else " (too little contrast on white: pages use their own)")
+    click.echo(f"{seller.public_id}: {seller.name}; accent {seller.accent_color or 'none'}"
+               f"{accent_note}; logo {'set' if seller.logo_digest else 'none'}; "
+               f"support {seller.support_email or 'none'}")
 
 
 @sellers.command("list")
@@ -165,6 +199,11 @@ def seed_demo_data(*, origin: str, api_key: str, signing_secret: str,
         db.session.add(seller)
     seller.name = "Northwind Coffee"
     seller.origins = [origin]
+    brand.set_accent(seller, "#6f4e37")
+    brand.set_logo(seller, files("buyflow.dev").joinpath("static/demo-logo.png").read_bytes())
+    brand.set_support_contact(seller, email="hello@northwind.example",
+                              postal_address="Northwind Coffee GmbH\nKaffeestraße 12\n"
+                                             "10115 Berlin\nGermany")
     seller.signing_secrets = [signing_secret]
     if not any(key.key_hash == hash_api_key(api_key) for key in seller.api_keys):
         seller.api_keys.append(SellerApiKey(key_hash=hash_api_key(api_key), hint=api_key[-4:]))

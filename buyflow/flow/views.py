@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import format_date
 from flask_babel import gettext as _
+from sqlalchemy.orm import undefer
 from werkzeug.exceptions import HTTPException
 
 from ..buyers.codes import CodeRefused
@@ -381,3 +382,16 @@ def _outcome_json(outcome: PayOutcome):
                        error={"code": code, "message": buyer_message(code)}), 402
     return jsonify(status="processing", order=order.public_id,
                    payment=payment.public_id if payment else None)
+
+
+@bp.get("/brand/<seller_id>/logo/<digest>")
+def seller_logo(seller_id: str, digest: str):
+    """The seller's logo, from our origin so the flow's CSP needs no other image source.
+    Its URL names the image's digest, so it is cached for a year; an old URL is a 404."""
+    seller = db.session.scalar(db.select(Seller).filter_by(public_id=seller_id)
+                               .options(undefer(Seller.logo_image)))
+    if seller is None or not seller.logo_digest or seller.logo_digest != digest:
+        return Response(status=404)
+    response = Response(seller.logo_image, mimetype=seller.logo_type)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -7,6 +7,7 @@ from .idempotency import IdempotencyRecord
 from .ledger import LedgerAccount, LedgerEntry, LedgerTransaction
 from .orders import Order, OrderItem
 from .payments import Payment, PaymentEvent
+from .receipts import Receipt
 from .reconciliation import ReconciliationIssue
 from .refunds import Refund, RefundEvent, RefundPart
 from .requests import RefundRequest
@@ -16,6 +17,6 @@ from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookE
 __all__ = [
     "AuditEntry", "Buyer", "BuyerEmail", "Card", "IdempotencyRecord", "Order", "OrderItem", "Payment", "PaymentEvent", "Product",
     "LedgerAccount", "LedgerEntry", "LedgerTransaction",
-    "ReconciliationIssue", "Refund", "RefundEvent", "RefundPart", "RefundRequest", "Seller", "SignInCode",
+    "Receipt", "ReconciliationIssue", "Refund", "RefundEvent", "RefundPart", "RefundRequest", "Seller", "SignInCode",
     "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -33,6 +33,16 @@ class Seller(PublicRecord, db.Model):
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
     # Whether staff may record an offline payment for less than what is due.
     allow_partial_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # The brand the buy flow, receipts and emails show (sellers/brand.py checks it).
+    # An accent colour as #rrggbb, used only where its contrast is good enough.
+    accent_color: Mapped[str | None] = mapped_column(String(7))
+    # The logo as uploaded (PNG, JPEG or WebP), served from our origin under its digest.
+    logo_image: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    logo_digest: Mapped[str | None] = mapped_column(String(64))
+    support_email: Mapped[str | None] = mapped_column(String(320))
+    postal_address: Mapped[str | None] = mapped_column(Text)
 
     api_keys: Mapped[list[SellerApiKey]] = relationship(
         back_populates="seller", order_by="SellerApiKey.id"

@@ -44,6 +44,14 @@ def create_seller(name: str, origins: list[str], default_locale: str = "en",
     return NewSeller(seller, api_key, signing_secret, endpoint, webhook_secret)
 
 
+def rename_seller(seller: Seller, name: str) -> None:
+    """Give ``seller`` the name buyers see; ValueError when it is blank or too long."""
+    name = name.strip()
+    if not name or len(name) > 200 or "\x00" in name:
+        raise ValueError("a seller's name is 1 to 200 characters")
+    seller.name = name
+
+
 def add_webhook_endpoint(seller: Seller, url: str) -> tuple[WebhookEndpoint, str]:
     """Register ``url`` for ``seller``'s webhooks; returns the endpoint and its secret.
     The caller commits."""
