@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from flask import Flask
@@ -44,8 +44,9 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
                                    "timeout": app.config["SQLITE_BUSY_TIMEOUT"]}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _kept_secret_key(
-            _writable(app.config["SECRET_KEY_FILE"] or instance / "secret_key"))
+        app.config["SECRET_KEY"] = _kept_secret(
+            _writable(app.config["SECRET_KEY_FILE"] or instance / "secret_key"),
+            lambda: secrets.token_urlsafe(48))
     if app.config["MAIL_BACKEND"] == "file" and not app.config["MAIL_FILE_PATH"]:
         app.config["MAIL_FILE_PATH"] = str(instance / "mail")
     if not app.config["REDIS_URL"]:
@@ -57,6 +58,7 @@ def configure_settings(app: Flask, test_config: Mapping | None) -> None:
         app.config["HTTPS"] = app.config["PUBLIC_URL"].startswith("https://")
     if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["SECRETS_KEYS"] = _secrets_keys(app.config, instance)
 
 
 def _writable(path: str | Path) -> Path:
@@ -66,13 +68,40 @@ def _writable(path: str | Path) -> Path:
     return path
 
 
-def _kept_secret_key(path: Path) -> str:
-    """The secret key kept in ``path``, made on first start (never committed)."""
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, made by ``make`` on first start (never committed)."""
     if not path.exists():
-        # Made readable by its owner only before the key is written into it.
+        # Made readable by its owner only before the secret is written into it.
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-            f.write(secrets.token_urlsafe(48))
+            f.write(make())
     return path.read_text().strip()
+
+
+def _secrets_keys(config: Mapping, instance: Path) -> list[str]:
+    """The keys that encrypt secrets at rest, newest first, each checked: SECRETS_KEYS (a
+    list, or from the environment a comma-separated string), else the keys kept one a
+    line in SECRETS_KEYS_FILE, made with one new key on first start. On https
+    (production) no key is ever made: without SECRETS_KEYS or an existing
+    SECRETS_KEYS_FILE, SecretsKeyError stops the start."""
+    from cryptography.fernet import Fernet
+
+    from .models.encrypted import SecretsKeyError, check_keys
+
+    keys = config["SECRETS_KEYS"]
+    if isinstance(keys, str):
+        keys = keys.split(",")
+    if keys:
+        return check_keys(keys)
+    path = config["SECRETS_KEYS_FILE"]
+    if config["HTTPS"] and not (path and Path(path).is_file()):
+        raise SecretsKeyError(
+            "BUYFLOW_SECRETS_KEYS is not set: on https (production) the key that encrypts "
+            "sellers' secrets in the database must be given, never made up. Set it to a "
+            "key from `python -c \"from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())\"` (or name a file of keys in "
+            "BUYFLOW_SECRETS_KEYS_FILE); see docs/deployment.md")
+    path = _writable(path or instance / "secrets_keys")
+    return check_keys(_kept_secret(path, lambda: Fernet.generate_key().decode()).split())
 
 
 def configure_extensions(app: Flask) -> None:
@@ -83,6 +112,7 @@ def configure_extensions(app: Flask) -> None:
         models,  # noqa: F401  (the models must be known to migrations)
         payments,
         refund_requests,
+        request_log,
         security,
         tasks,
         web_input,
@@ -94,7 +124,8 @@ def configure_extensions(app: Flask) -> None:
     db.init_app(app)
     locks.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
-    web_input.init_app(app)  # first: bad input is refused before anything reads it
+    request_log.init_app(app)  # first: even a refused request has an id in the logs
+    web_input.init_app(app)  # bad input is refused before anything reads it
     csrf.init_app(app)
     mail.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
@@ -113,12 +144,13 @@ def configure_extensions(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     import management
 
-    from . import embed
+    from . import embed, health
     from .api import errors as api_errors
     from .api import views as api_views
     from .flow import views as flow_views
     from .payments import webhooks
 
+    health.init_app(app)
     app.register_blueprint(flow_views.bp)
     app.register_blueprint(api_views.bp)
     api_errors.init_app(app)

@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask --app wsgi sellers|products|demo ...``."""
+"""Command-line tools: ``flask --app wsgi sellers|products|demo|payments|secrets ...``."""
 
 from __future__ import annotations
 
@@ -260,6 +260,25 @@ def reconcile_command() -> None:
         raise SystemExit(1)
 
 
+secrets_at_rest = click.Group("secrets", help="Secrets kept encrypted in the database.")
+
+
+@secrets_at_rest.command("rotate")
+def rotate_secrets_command() -> None:
+    """Re-encrypt every secret in the database under the newest key of SECRETS_KEYS (the
+    first); once it has run, the older keys may be dropped from the list."""
+    from .models.encrypted import SecretsKeyError, rotate
+
+    try:
+        rewritten = rotate(db.session, db.metadata)
+    except SecretsKeyError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    for table, count in rewritten.items():
+        click.echo(f"{table}: {count} row(s) re-encrypted under the newest key")
+
+
 def init_app(app: Flask) -> None:
-    for group in (sellers, products, demo, payments):
+    for group in (sellers, products, demo, payments, secrets_at_rest):
         app.cli.add_command(group)

@@ -9,6 +9,15 @@ class DefaultConfig:
     # instance/secret_key).
     SECRET_KEY = None
     SECRET_KEY_FILE = None
+    # Sellers' signing secrets and webhook secrets are encrypted in the database under
+    # these Fernet keys, newest first: the first encrypts, every one decrypts
+    # (models/encrypted.py; rotate with `flask --app wsgi secrets rotate`). From the
+    # environment: BUYFLOW_SECRETS_KEYS, comma separated. Without them, they are kept in
+    # SECRETS_KEYS_FILE (None: instance/secrets_keys; one key a line, newest first), made
+    # on first start -- except on https (production), where the service refuses to start
+    # unless they are given (or SECRETS_KEYS_FILE names an existing file).
+    SECRETS_KEYS = None
+    SECRETS_KEYS_FILE = None
 
     # None means "SQLite file in the instance folder" (resolved in create_app).
     # BUYFLOW_DATABASE_URL, when set, wins.
@@ -86,6 +95,10 @@ class DefaultConfig:
     # create_app); behind a TLS-terminating proxy PUBLIC_URL must say https.
     HTTPS = None
 
+    # GET /readyz (buyflow/health.py): each check (database, task queue, card provider)
+    # that has not answered within this many seconds has failed.
+    READINESS_TIMEOUT = 2
+
     # Request size (buyflow/web_input.py). The largest body anything here needs is a flow
     # call or the flow's language menu carrying the signed token of a 50-item purchase
     # request, about 33 kB at most; API bodies and management forms are far smaller.
@@ -140,6 +153,10 @@ class DefaultConfig:
     # About three days in all, as Standard Webhooks senders do.
     WEBHOOK_RETRY_DELAYS = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000]
     WEBHOOK_TIMEOUT = 10
+
+    # Logs: "text" (Python's default lines) or "json" (one object a line, with the
+    # request id that every answer carries in X-Request-Id and queued tasks inherit).
+    LOG_FORMAT = "text"
 
     # Seller webhooks may target private or loopback addresses only when this is on
     # (development and tests); in production it stays off.

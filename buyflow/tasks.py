@@ -22,10 +22,14 @@ from huey.api import TaskWrapper
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from .request_log import current_request_id, request_id_context
+
 log = logging.getLogger(__name__)
 
 _EXTENSION_KEY = "buyflow.tasks"
 _AFTER_COMMIT = "buyflow.enqueue_after_commit"
+# The keyword a queued task carries its request's id in (taken off before it runs).
+_REQUEST_ID_KWARG = "_request_id"
 
 
 @dataclass
@@ -36,12 +40,14 @@ class TaskQueue:
     tasks: dict[str, TaskWrapper] = field(default_factory=dict)
 
     def enqueue(self, name: str, *args, eta: datetime | None = None) -> None:
-        """Queue task ``name`` with ``args``, to run at once or at ``eta``."""
+        """Queue task ``name`` with ``args``, to run at once or at ``eta``, as the work of
+        the current request (its logs name the request's id)."""
         task = self.tasks[name]
+        carried = {_REQUEST_ID_KWARG: current_request_id()}
         if eta is None:
-            task(*args)
+            task(*args, **carried)
         else:
-            task.schedule(args, eta=eta)
+            task.schedule(args, carried, eta=eta)
 
 
 def _build_huey(app: Flask) -> Huey:
@@ -54,7 +60,8 @@ def _build_huey(app: Flask) -> Huey:
 def _in_app_context(app: Flask, fn: Callable) -> Callable:
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        with app.app_context():
+        request_id = kwargs.pop(_REQUEST_ID_KWARG, None)
+        with app.app_context(), request_id_context(request_id):
             return fn(*args, **kwargs)
     return run
 

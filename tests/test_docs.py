@@ -65,6 +65,8 @@ def test_every_answer_of_the_refund_call_is_documented(client):
     "BUYFLOW_DATABASE_URL", "BUYFLOW_TASKS_SQLITE_PATH", "BUYFLOW_MAIL_FILE_PATH",
     "BUYFLOW_SECRET_KEY_FILE", "BUYFLOW_REDIS_URL", "BUYFLOW_WEBHOOK_ALLOW_PRIVATE_URLS",
     "BUYFLOW_STRIPE_API_BASE", "BUYFLOW_STRIPE_JS_URL", "LOCALSTRIPE_STORE",
+    "BUYFLOW_SECRETS_KEYS", "BUYFLOW_SECRETS_KEYS_FILE", "BUYFLOW_READINESS_TIMEOUT",
+    "BUYFLOW_LOG_FORMAT",
 ])
 def test_the_readme_configuration_names_every_path_and_development_setting(setting):
     assert f"`{setting}`" in section(README, "Configuration")

@@ -11,7 +11,7 @@ TWO_YEARS = 2 * 365 * 24 * 60 * 60
 SHARED_SETTINGS = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "STRIPE_SECRET_KEY",
                    "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE", "STRIPE_JS_URL",
                    "STRIPE_MAX_NETWORK_RETRIES", "REDIS_URL", "MAIL_BACKEND", "MAIL_SERVER",
-                   "MAIL_PORT")
+                   "MAIL_PORT", "SECRETS_KEYS")
 
 
 def app_with(app, tmp_path, **settings):

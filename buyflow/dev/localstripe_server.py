@@ -42,7 +42,8 @@ def _keep_store_in(store_class, path: str) -> None:
         try:
             with open(path, "rb") as f:
                 self.clear()
-                self.update(pickle.load(f))
+                # localstripe's own store, written by itself in the instance folder
+                self.update(pickle.load(f))  # nosec B301
         except FileNotFoundError:
             pass
 

@@ -30,6 +30,7 @@ from ..money import Money, format_money
 from ..payments import get_provider
 from ..payments.base import PaymentError
 from ..security import content_security_policy
+from ..sellers.brand import logo_url
 from ..sellers.payloads import signed_result
 from ..sellers.requests import PurchaseRequestError, verify_purchase_request
 from ..web_input import InputRefused
@@ -52,6 +53,7 @@ from .saved_cards import (
     send_code,
 )
 from .state import FlowState, FlowStateError, dump_flow_state, load_flow_state
+from .theme import page_theme
 
 bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates",
                static_folder="static")
@@ -60,13 +62,16 @@ bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates"
 csrf.exempt(bp)
 
 
-def _flow_csp(frame_ancestors) -> str:
+def _flow_csp(frame_ancestors, style_source: str | None = None) -> str:
+    """The flow page's CSP: framed by ``frame_ancestors``, the provider's sources, and
+    the page's one inline style by its hash when it has one."""
     provider = get_provider().browser_config()
     return content_security_policy(
         frame_ancestors=frame_ancestors,
         script_src=provider["script_src"],
         connect_src=provider["connect_src"],
         frame_src=provider["frame_src"],
+        style_src=[style_source] if style_source else [],
     )
 
 
@@ -129,11 +134,15 @@ def open_flow():
         return _error_page(exc.code, exc.http_status, seller.origins, parent_origin=origin)
 
     flow = FlowState.new(seller=seller, purchase=purchase, origin=origin, locale=g.locale)
+    provider = get_provider().browser_config()
     page_data = {
         "flow": dump_flow_state(flow),
         "parentOrigin": origin,
         "locale": g.locale,
-        "provider": get_provider().browser_config(),
+        "provider": provider,
+        # The buyer just chose this language (the menu posts the page back): the menu
+        # keeps the focus, so a keyboard user goes on from where they were.
+        "languageChosen": request.method == "POST",
         "urls": {
             "checkout": url_for("flow.checkout"),
             "refresh": url_for("flow.refresh"),
@@ -152,8 +161,10 @@ def open_flow():
             "noCards": _("You have no saved cards yet. You can save the card you pay with."),
         },
     }
+    theme = page_theme(seller)
     response = Response(render_template(
         "flow/checkout.html", seller=seller, purchase=purchase, description=description,
+        logo=logo_url(seller), theme_css=theme.css, provider_name=provider["display_name"],
         lines=[(line, format_money(amount, g.locale)) for line, amount in purchase.line_prices()],
         price=format_money(purchase.total, g.locale), page_data=page_data,
         languages=language_choices(),
@@ -161,7 +172,7 @@ def open_flow():
         flow_params={name: value for name, value in args.items()
                      if name not in ("locale", "email")},
     ))
-    response.headers["Content-Security-Policy"] = _flow_csp(seller.origins)
+    response.headers["Content-Security-Policy"] = _flow_csp(seller.origins, theme.style_source)
     response.headers["Cache-Control"] = "no-store"
     return response
 

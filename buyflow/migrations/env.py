@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from buyflow.models._base import UTCDateTime
+from buyflow.models.encrypted import EncryptedStringList, EncryptedText
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -17,10 +18,14 @@ logger = logging.getLogger('alembic.env')
 
 
 def render_item(type_, obj, autogen_context):
-    """Write our aware-UTC column type as the plain DateTime it stores, so migrations do
-    not import the application."""
+    """Write our column types (aware UTC, encrypted) as the plain types they store, so
+    migrations do not import the application."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"  # a Fernet token (models/encrypted.py)
+    if type_ == "type" and isinstance(obj, EncryptedStringList):
+        return "sa.JSON()"  # a list of Fernet tokens
     return False
 
 

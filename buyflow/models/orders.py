@@ -25,11 +25,18 @@ class Order(PublicRecord, db.Model):
         # never paid (declined, abandoned, expired) are not in it.
         Index("ix_orders_purchases", "buyer_email", "id",
               sqlite_where=db.text(PURCHASED), postgresql_where=db.text(PURCHASED)),
+        # The seller API's order list (api/views.py list_orders), newest first by id:
+        # all of a seller's, of a status, or created in a time range (with a status or
+        # without), each a walk of one index however long the history.
+        Index("ix_orders_seller_id_id", "seller_id", "id"),
+        Index("ix_orders_seller_status_id", "seller_id", "status", "id"),
+        Index("ix_orders_seller_created", "seller_id", "created_at"),
+        Index("ix_orders_seller_status_created", "seller_id", "status", "created_at"),
     )
 
     public_id_prefix = "ord"
 
-    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)
     buyer_email: Mapped[str] = mapped_column(String(320))
     # One buy-flow session makes at most one order: a double click cannot make two.

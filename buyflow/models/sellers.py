@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._base import PublicRecord, UTCDateTime, utcnow
+from .encrypted import EncryptedStringList
 
 
 def hash_api_key(api_key: str) -> str:
@@ -28,8 +29,9 @@ class Seller(PublicRecord, db.Model):
     # Origins (scheme://host[:port]) allowed to open the buy flow and to frame it.
     origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Secrets that sign results and requests; the last one signs, all verify. They must
-    # stay readable to sign with, unlike API keys, which are only ever compared.
-    signing_secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # stay readable to sign with, unlike API keys, which are only ever compared: so they
+    # are encrypted at rest, each under SECRETS_KEYS (models/encrypted.py).
+    signing_secrets: Mapped[list[str]] = mapped_column(EncryptedStringList, default=list)
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
     # Whether staff may record an offline payment for less than what is due.
     allow_partial_offline: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._base import PublicRecord, UTCDateTime, utcnow
+from .encrypted import EncryptedText
 
 
 class WebhookEndpoint(PublicRecord, db.Model):
@@ -34,8 +35,9 @@ class WebhookEndpoint(PublicRecord, db.Model):
 
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    # Readable, because it signs; shown to the seller once, masked afterwards.
-    secret: Mapped[str] = mapped_column(String(100))
+    # Readable, because it signs, so encrypted at rest under SECRETS_KEYS
+    # (models/encrypted.py); shown to the seller once, masked afterwards.
+    secret: Mapped[str] = mapped_column(EncryptedText)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
 

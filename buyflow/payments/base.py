@@ -160,8 +160,8 @@ class BrowserCard(PaymentSource):
 
     @abstractmethod
     def browser_config(self) -> dict:
-        """Public values the buy-flow page needs: ``publishable_key``, ``js_url``, and for
-        the page's CSP the origins it loads, talks to and frames (``script_src``,
+        """Public values the buy-flow page needs: ``publishable_key``, ``js_url``,
+        ``display_name`` (who processes the card, as buyers know it), and for the page's CSP the origins it loads, talks to and frames (``script_src``,
         ``connect_src``, ``frame_src``). No secrets."""
 
 

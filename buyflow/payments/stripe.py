@@ -152,6 +152,8 @@ class StripeProvider(CardProvider):
         js_origin = _origin(self.js_url)
         return {
             "provider": self.name,
+            # What the page tells the buyer processes their card.
+            "display_name": "Stripe",
             "publishable_key": self.publishable_key,
             "js_url": self.js_url,
             "script_src": [js_origin],

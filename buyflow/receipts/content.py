@@ -4,12 +4,16 @@ already translated and formatted, for the page, the PDF and the email alike."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from flask_babel import format_datetime, format_decimal, force_locale
+from babel import Locale
+from babel.dates import format_datetime as babel_format_datetime
+from flask_babel import force_locale, format_decimal, get_timezone
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..i18n import text_direction
-from ..models import Order
+from ..models import Order, Payment
 from ..money import Money, format_money
 from ..payments.states import (
     PURCHASED_ORDER_STATUSES,
@@ -17,9 +21,21 @@ from ..payments.states import (
     RefundKind,
     RefundStatus,
 )
+from ..sellers.brand import usable_accent
+from .numbers import receipt_of
 
 # Only an order that was paid has a receipt; refunds since then appear on it.
 RECEIPTED = PURCHASED_ORDER_STATUSES  # a receipt for each purchase
+
+# How a payment was made, when not by card (a card reads as its brand and last four).
+PAYMENT_METHODS = {
+    "credit": _l("Credit with this shop"),
+    "bank_transfer": _l("Bank transfer"),
+    "cash": _l("Cash"),
+    "invoice": _l("Invoice"),
+    "phone": _l("By phone"),
+}
+PDF_BACKGROUND = "#ffffff"
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,12 @@ class ReceiptLine:
 
 
 @dataclass(frozen=True)
+class ReceiptPayment:
+    method: str  # "Visa ending in 4242", "Bank transfer (TRF-77)"...
+    amount: str
+
+
+@dataclass(frozen=True)
 class ReceiptRefund:
     date: str
     amount: str
@@ -38,30 +60,64 @@ class ReceiptRefund:
 
 @dataclass(frozen=True)
 class Receipt:
-    """Every text of one receipt, translated into ``locale``; ``labels`` names the parts."""
+    """Every text of one receipt, translated into ``locale``; ``labels`` names the parts.
+    ``logo`` is the seller's logo image (PNG, JPEG or WebP bytes) and ``accent`` its
+    accent colour where it reads on white, for the PDF; either may be None."""
 
     locale: str
     direction: str  # "ltr" or "rtl"
+    number: str
     order_id: str
     seller_name: str
+    seller_address: list[str]
+    support_email: str | None
     paid_on: str
     buyer_email: str
     lines: list[ReceiptLine]
     total: str
-    cards: list[str]
+    payments: list[ReceiptPayment]
     refunds: list[ReceiptRefund]
     net_amount: str | None  # only when something was refunded
     labels: dict[str, str]
+    logo: bytes | None
+    accent: str | None
 
 
 def has_receipt(order: Order) -> bool:
     return order.status in RECEIPTED and order.paid_at is not None
 
 
+def zoned_datetime(moment: datetime, locale: str | Locale) -> str:
+    """``moment`` as ``locale`` writes a date and a time to the minute, followed (or, in
+    Chinese, preceded) by the time zone it is shown in — the service's
+    (``BABEL_DEFAULT_TIMEZONE``, UTC unless set): "Mar 4, 2025, 12:30 PM UTC"."""
+    loc = Locale.parse(locale)
+    time = loc.time_formats["short"].pattern
+    # Where the zone goes is where the locale's long time format, which has one, puts it.
+    time = f"z {time}" if loc.time_formats["long"].pattern.startswith("z") else f"{time} z"
+    pattern = (loc.datetime_formats["medium"]
+               .replace("{0}", time).replace("{1}", loc.date_formats["medium"].pattern))
+    return babel_format_datetime(moment, pattern, tzinfo=get_timezone(), locale=loc)
+
+
+def payment_method(payment: Payment) -> str:
+    """How ``payment`` was made, in the current language: a card's brand and last four,
+    credit, or an offline method with its reference."""
+    if payment.method == "card":
+        return _("%(brand)s ending in %(last4)s", brand=(payment.card_brand or "").title(),
+                 last4=payment.card_last4 or "")
+    method = str(PAYMENT_METHODS.get(payment.method, payment.method))
+    if payment.provider == "offline" and payment.reference:
+        return f"{method} ({payment.reference})"
+    return method
+
+
 def _labels(order: Order) -> dict[str, str]:
     return {
         "title": _("Receipt"),
         "heading": _("Receipt for order %(id)s", id=order.public_id),
+        "from_shop": _("Receipt from %(shop)s", shop=order.seller.name),
+        "number": _("Receipt number"),
         "shop": _("Shop"),
         "order": _("Order"),
         "paid_on": _("Paid on"),
@@ -73,41 +129,57 @@ def _labels(order: Order) -> dict[str, str]:
         "total": _("Total"),
         "paid_with": _("Paid with"),
         "refunds": _("Refunds"),
+        "date": _("Date"),
         "net_amount": _("Net amount after refunds"),
+        "support": _("Support"),
+        "questions": (_("Questions about this purchase? Write to %(email)s.",
+                        email=order.seller.support_email)
+                      if order.seller.support_email else ""),
+        "processed_by": _("Payment processed by Buyflow for %(shop)s.",
+                          shop=order.seller.name),
     }
 
 
 def build_receipt(order: Order, locale: str) -> Receipt:
-    """The receipt of ``order`` in ``locale``. The order must have one (``has_receipt``)."""
+    """The receipt of ``order`` in ``locale``. The order must have one (``has_receipt``)
+    and its number (issued when it was paid)."""
     if not has_receipt(order):
         raise ValueError(f"order {order.public_id} was not paid: it has no receipt")
+    issued = receipt_of(order)
+    if issued is None:
+        raise LookupError(f"order {order.public_id} was paid but no receipt was issued")
 
     def money(amount: int) -> str:
         return format_money(Money(amount, order.currency), locale)
 
+    seller = order.seller
     with force_locale(locale):
         # What the order cost given back; a second charge given back is not in its sums.
         refunds = [(r, sum(p.amount for p in r.parts if p.status == RefundStatus.SUCCEEDED))
                    for r in order.refunds if r.kind == RefundKind.ORDER]
         refunds = [(r, amount) for r, amount in refunds if amount]
         refunded = sum(amount for _, amount in refunds)
+        accent = usable_accent(seller.accent_color, PDF_BACKGROUND)
         return Receipt(
             locale=locale,
             direction=text_direction(locale),
+            number=issued.number,
             order_id=order.public_id,
-            seller_name=order.seller.name,
-            paid_on=format_datetime(order.paid_at, "medium"),
+            seller_name=seller.name,
+            seller_address=(seller.postal_address or "").splitlines(),
+            support_email=seller.support_email,
+            paid_on=zoned_datetime(order.paid_at, locale),
             buyer_email=order.buyer_email,
             lines=[ReceiptLine(name=item.name, quantity=format_decimal(item.quantity),
                                unit_price=money(item.unit_amount), amount=money(item.amount))
                    for item in order.items],
             total=money(order.amount),
-            cards=[_("card %(brand)s ending in %(last4)s",
-                     brand=(p.card_brand or "").title(), last4=p.card_last4 or "")
-                   for p in order.payments
-                   if p.status == PaymentStatus.SUCCEEDED and p.method == "card"],
-            refunds=[ReceiptRefund(date=format_datetime(r.created_at, "medium"),
+            payments=[ReceiptPayment(method=payment_method(p), amount=money(p.amount))
+                      for p in order.payments if p.status == PaymentStatus.SUCCEEDED],
+            refunds=[ReceiptRefund(date=zoned_datetime(r.created_at, locale),
                                    amount=money(amount)) for r, amount in refunds],
             net_amount=money(order.amount - refunded) if refunds else None,
             labels=_labels(order),
+            logo=seller.logo_image if seller.logo_digest else None,
+            accent=accent.colour if accent else None,
         )

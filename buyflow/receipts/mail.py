@@ -28,6 +28,7 @@ from ..links import RECEIPT_PAGE, page_url
 from ..models import Order
 from ..tasks import enqueue_after_commit
 from .content import RECEIPTED, Receipt, build_receipt
+from .numbers import issue_receipt
 from .pdf import receipt_pdf
 
 
@@ -52,14 +53,21 @@ def _message(order: Order) -> EmailMessage:
 
 def _body(receipt: Receipt, link: str) -> str:
     items = [f"  {line.name} × {line.quantity}: {line.amount}" for line in receipt.lines]
+    paid_with = [_("Paid with: %(method)s", method=payment.method)
+                 for payment in receipt.payments]
     return "\n".join([
         _("Thank you for your purchase from %(shop)s.", shop=receipt.seller_name),
+        _("Receipt number: %(number)s", number=receipt.number),
         "",
         *items,
         _("Total: %(amount)s", amount=receipt.total),
+        *paid_with,
         "",
         _("Your receipt is attached as a PDF. You can also see it in your account:"),
         link,
+        *(["", receipt.labels["questions"]] if receipt.labels["questions"] else []),
+        *(["", receipt.seller_name, *receipt.seller_address]
+          if receipt.seller_address else []),
     ]) + "\n"
 
 
@@ -71,8 +79,10 @@ _RECEIPTS = ClaimedMail(
 
 
 def init_app(app: Flask) -> None:
-    """Email each order's receipt once it is paid (the task queue sends it, retries it,
-    and a sweep every quarter of an hour finds those whose task was lost)."""
+    """Number each order's receipt when it is paid, and email it (the task queue sends
+    it, retries it, and a sweep every quarter of an hour finds those whose task was
+    lost)."""
+    subscribe(app, "order.paid", issue_receipt)
     subscribe(app, "order.paid", send_receipt_after_commit)
     _RECEIPTS.register(app)
 

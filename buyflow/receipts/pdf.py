@@ -6,16 +6,20 @@ system (``RECEIPT_CJK_FONT``, Debian's WenQuanYi Micro Hei by default) for Chine
 Japanese and Korean. Each is the other's fallback, so a product name in another script
 than the locale's still shows. Text shaping (HarfBuzz, through uharfbuzz) joins Arabic
 letters and orders right-to-left text; in a right-to-left locale the layout is mirrored.
+
+The tables are drawn cell by cell on one grid (``_Table``): every rule of a table spans
+the same width and every number column ends at the same place, row after row.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from .content import Receipt
 
@@ -23,6 +27,13 @@ log = logging.getLogger(__name__)
 
 FONTS = Path(__file__).parent / "fonts"
 CJK_LANGUAGES = ("ja", "ko", "zh")
+
+INK = (31, 31, 31)
+MUTED = (84, 84, 84)  # 7.5:1 on white
+RULE = (218, 220, 224)
+STRONG_RULE = (95, 99, 104)
+LOGO_HEIGHT = 14  # mm
+LINE = 6  # mm, the height of a line of body text
 
 
 def _cjk_font() -> Path | None:
@@ -53,6 +64,23 @@ def _set_up_fonts(pdf: FPDF, locale: str) -> None:
     pdf.set_fallback_fonts(families[1:], exact_match=False)
 
 
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Columns as fractions of the text width; those from ``numbers_from`` on hold
+    numbers, aligned at the line's end."""
+
+    fractions: tuple[float, ...]
+    numbers_from: int
+
+
+ITEMS = _Table((0.49, 0.13, 0.19, 0.19), numbers_from=1)
+TWO_COLUMNS = _Table((0.62, 0.38), numbers_from=1)
+
+
 class _ReceiptPDF(FPDF):
     def __init__(self, receipt: Receipt):
         super().__init__(format="A4")
@@ -60,33 +88,125 @@ class _ReceiptPDF(FPDF):
         self.rtl = receipt.direction == "rtl"
         self.start, self.end = ("R", "L") if self.rtl else ("L", "R")
 
-    def row(self, label: str, value: str) -> None:
-        """A label and its value on one line, the label at the line's start."""
-        width = self.epw
-        cells = [(label, width * 0.3, "B"), (value, width * 0.7, "")]
-        for text, cell_width, style in (reversed(cells) if self.rtl else cells):
-            self.set_font(style=style)
-            self.cell(cell_width, 7, text, align=self.start)
-        self.set_font(style="")
-        self.ln(7)
+    def at_start(self, offset: float, width: float) -> float:
+        """The x of a box ``width`` wide, ``offset`` from the line's start (mirrored in a
+        right-to-left locale)."""
+        if self.rtl:
+            return self.l_margin + self.epw - offset - width
+        return self.l_margin + offset
 
-    def columns(self, cells: list[str]) -> list[str]:
-        return list(reversed(cells)) if self.rtl else cells
+    def text_line(self, text: str, size: float = 10, style: str = "",
+                  colour=INK, align: str | None = None, height: float = LINE) -> None:
+        """One line (wrapped when long) across the text width."""
+        self.set_font(style=style, size=size)
+        self.set_text_color(*colour)
+        self.set_x(self.l_margin)
+        self.multi_cell(self.epw, height, text, align=align or self.start,
+                        new_x="LMARGIN", new_y="NEXT")
+        self.set_text_color(*INK)
 
-    def table_of(self, header: list[str], rows: list[list[str]], widths: list[int],
-                 amounts_from: int, bold_last: bool = False) -> None:
-        """A table whose columns from ``amounts_from`` on are numbers (aligned at the
-        end), mirrored in a right-to-left locale."""
-        align = [self.start if i < amounts_from else self.end for i in range(len(header))]
-        with self.table(col_widths=tuple(self.columns(widths)),
-                        text_align=tuple(self.columns(align)),
-                        headings_style=FontFace(emphasis="BOLD"),
-                        borders_layout="HORIZONTAL_LINES", line_height=7,
-                        first_row_as_headings=True) as table:
-            for i, cells in enumerate([header, *rows]):
-                style = FontFace(emphasis="BOLD") if bold_last and i == len(rows) else None
-                table.row(self.columns(cells), style=style)
-        self.ln(4)
+    def rule(self, colour=RULE, width: float = 0.2) -> None:
+        self.set_draw_color(*colour)
+        self.set_line_width(width)
+        self.line(self.l_margin, self.get_y(), self.l_margin + self.epw, self.get_y())
+
+    def header_block(self) -> None:
+        """The seller's logo at the start, the title and the receipt number at the end."""
+        receipt = self.receipt
+        top = self.get_y()
+        if receipt.accent:
+            self.set_fill_color(*_hex_rgb(receipt.accent))
+            self.rect(self.l_margin, top - 6, self.epw, 1.2, style="F")
+        if receipt.logo:
+            self._logo(receipt.logo, top)
+        self.set_font(style="B", size=20)
+        self.set_xy(self.l_margin, top)
+        self.cell(self.epw, 9, receipt.labels["title"], align=self.end)
+        self.set_font(style="", size=10)
+        self.set_text_color(*MUTED)
+        self.set_xy(self.l_margin, top + 10)
+        self.cell(self.epw, 5, f"{receipt.labels['number']} {receipt.number}", align=self.end)
+        self.set_text_color(*INK)
+        self.set_y(top + max(LOGO_HEIGHT if receipt.logo else 0, 16) + 6)
+
+    def _logo(self, image: bytes, top: float) -> None:
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(image)) as picture:
+                width = LOGO_HEIGHT * picture.width / picture.height
+            self.image(io.BytesIO(image), x=self.at_start(0, width), y=top, h=LOGO_HEIGHT)
+        except Exception:  # a logo fpdf cannot read must not cost the buyer the receipt
+            log.warning("seller %s: the logo cannot be put in the PDF receipt",
+                        self.receipt.seller_name, exc_info=True)
+
+    def seller_block(self) -> None:
+        receipt = self.receipt
+        self.text_line(receipt.seller_name, size=12, style="B")
+        for line in receipt.seller_address:
+            self.text_line(line, size=9.5, colour=MUTED, height=5)
+        if receipt.support_email:
+            self.text_line(receipt.support_email, size=9.5, colour=MUTED, height=5)
+        self.ln(6)
+
+    def facts(self, rows: list[tuple[str, str]]) -> None:
+        """Labels and their values, the labels in a column at the start."""
+        label_width = self.epw * 0.3
+        for label, value in rows:
+            y = self.get_y()
+            self.set_font(style="", size=9.5)
+            self.set_text_color(*MUTED)
+            self.set_xy(self.at_start(0, label_width), y)
+            self.multi_cell(label_width, LINE, label, align=self.start)
+            label_bottom = self.get_y()
+            self.set_text_color(*INK)
+            self.set_font(size=10)
+            self.set_xy(self.at_start(label_width, self.epw - label_width), y)
+            self.multi_cell(self.epw - label_width, LINE, value, align=self.start)
+            self.set_y(max(label_bottom, self.get_y()))
+        self.ln(5)
+
+    def table(self, grid: _Table, header: list[str], rows: list[list[str]],
+              total: list[str] | None = None) -> None:
+        """``header``, then ``rows`` each over a hairline, then the bold ``total`` row
+        over a strong rule; the header sits on a strong rule too."""
+        self._row(grid, header, size=9, style="B", colour=MUTED)
+        self.rule(STRONG_RULE, 0.3)
+        for cells in rows:
+            self._row(grid, cells)
+            self.rule()
+        if total is not None:
+            self.rule(STRONG_RULE, 0.3)
+            self._row(grid, total, style="B")
+        self.ln(6)
+
+    def _row(self, grid: _Table, cells: list[str], size: float = 10, style: str = "",
+             colour=INK) -> None:
+        """One row of ``grid``, as tall as its tallest cell (long names wrap)."""
+        padding = 1.6
+        widths = [self.epw * fraction for fraction in grid.fractions]
+        self.set_font(style=style, size=size)
+        self.set_text_color(*colour)
+        top = self.get_y() + padding
+        bottom = top
+        offset = 0.0
+        for i, (text, width) in enumerate(zip(cells, widths)):
+            align = self.end if i >= grid.numbers_from else self.start
+            # A little room between columns: the number columns keep theirs at the start.
+            inner = width - 2
+            x = self.at_start(offset + (2 if i >= grid.numbers_from else 0), inner)
+            self.set_xy(x, top)
+            self.multi_cell(inner, LINE - 0.5, text, align=align)
+            bottom = max(bottom, self.get_y())
+            offset += width
+        self.set_text_color(*INK)
+        self.set_y(bottom + padding)
+
+    def closing(self) -> None:
+        labels = self.receipt.labels
+        if labels["questions"]:
+            self.text_line(labels["questions"], size=9.5)
+        self.text_line(labels["processed_by"], size=8.5, colour=MUTED)
 
 
 def receipt_pdf(receipt: Receipt) -> bytes:
@@ -97,32 +217,29 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     pdf.set_lang(receipt.locale.replace("_", "-"))
     pdf.set_creator("Buyflow")
     pdf.set_margins(18, 18, 18)
+    pdf.set_auto_page_break(True, margin=18)
     _set_up_fonts(pdf, receipt.locale)
     pdf.set_text_shaping(True)  # each text's direction from its own characters (bidi)
     pdf.add_page()
 
-    pdf.set_font(style="B", size=18)
-    pdf.cell(pdf.epw, 12, labels["title"], align=pdf.start)
-    pdf.ln(14)
-    pdf.set_font(style="", size=10)
-    pdf.row(labels["shop"], receipt.seller_name)
-    pdf.row(labels["order"], receipt.order_id)
-    pdf.row(labels["paid_on"], receipt.paid_on)
-    pdf.row(labels["email"], receipt.buyer_email)
-    pdf.ln(4)
-
-    pdf.table_of(
-        [labels["items"], labels["quantity"], labels["unit_price"], labels["amount"]],
-        [[line.name, line.quantity, line.unit_price, line.amount] for line in receipt.lines]
-        + [[labels["total"], "", "", receipt.total]],
-        widths=[46, 14, 20, 20], amounts_from=1, bold_last=True)
-
-    if receipt.cards:
-        pdf.row(labels["paid_with"], ", ".join(receipt.cards))
-        pdf.ln(4)
+    pdf.header_block()
+    pdf.seller_block()
+    pdf.facts([
+        (labels["order"], receipt.order_id),
+        (labels["paid_on"], receipt.paid_on),
+        (labels["email"], receipt.buyer_email),
+    ])
+    pdf.table(ITEMS,
+              [labels["items"], labels["quantity"], labels["unit_price"], labels["amount"]],
+              [[line.name, line.quantity, line.unit_price, line.amount]
+               for line in receipt.lines],
+              total=[labels["total"], "", "", receipt.total])
+    if receipt.payments:
+        pdf.table(TWO_COLUMNS, [labels["paid_with"], labels["amount"]],
+                  [[payment.method, payment.amount] for payment in receipt.payments])
     if receipt.refunds:
-        pdf.table_of([labels["refunds"], labels["amount"]],
-                     [[refund.date, refund.amount] for refund in receipt.refunds]
-                     + [[labels["net_amount"], receipt.net_amount]],
-                     widths=[70, 30], amounts_from=1, bold_last=True)
+        pdf.table(TWO_COLUMNS, [labels["refunds"], labels["amount"]],
+                  [[refund.date, refund.amount] for refund in receipt.refunds],
+                  total=[labels["net_amount"], receipt.net_amount])
+    pdf.closing()
     return bytes(pdf.output())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from flask import Flask, current_app
 from huey import crontab
 from sqlalchemy import event as sa_event
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from standardwebhooks.webhooks import Webhook
 
 from ..events import subscribe
@@ -45,6 +46,10 @@ from .payloads import (
 from .urls import UrlRefused, check_webhook_url
 
 log = logging.getLogger(__name__)
+
+_HTTP_SESSIONS = "buyflow.webhook_http_sessions"
+# At most this many deliveries to one claim (and one task).
+CLAIM_BATCH = 20
 
 EVENT_TYPES = ("order.completed", "order.expired", "payment.succeeded", "payment.failed",
                "refund.completed", "refund.failed", "refund.requested", "credit.granted",
@@ -81,40 +86,114 @@ def event_body(event: WebhookEvent) -> str:
 
 
 def attempt_delivery(delivery_id: int, now: datetime | None = None) -> str | None:
-    """Attempt ``delivery_id`` if it is pending and due, and return its status afterwards;
-    None if it was not due or another worker holds it."""
+    """Attempt ``delivery_id`` alone if it is pending and due, and return its status
+    afterwards; None if it was not due or another worker holds it."""
     now = now or utcnow()
-    timeout = current_app.config["WEBHOOK_TIMEOUT"]
-    # Claiming pushes the due time past the attempt, so no other worker takes it meanwhile.
-    claimed = db.session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
-               WebhookDelivery.next_attempt_at <= now)
-        .values(next_attempt_at=now + timedelta(seconds=timeout * 3))
-    ).rowcount
-    db.session.commit()
-    if not claimed:
-        return None
+    claimed = _claim(now, [delivery_id], others=0)
+    return _attempt_claimed(claimed, now).get(delivery_id)
 
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+
+def deliver_webhooks(delivery_ids: list[int], now: datetime | None = None) -> int:
+    """The worker's task: attempt ``delivery_ids`` and, in the same claim, other due
+    deliveries up to ``CLAIM_BATCH`` in all, so one worker drains a backlog with one
+    claim and one load per batch (and a task whose deliveries a batch already sent still
+    does useful work). Returns how many were attempted."""
+    now = now or utcnow()
+    claimed = _claim(now, delivery_ids, others=max(0, CLAIM_BATCH - len(delivery_ids)))
+    return len(_attempt_claimed(claimed, now))
+
+
+def _claim(now: datetime, delivery_ids: list[int], others: int) -> list[int]:
+    """Claim which of ``delivery_ids`` (plus up to ``others`` more) are pending and due,
+    by pushing their due time past the batch (so no other worker takes them meanwhile),
+    and commit; the claimed ids."""
+    wanted = WebhookDelivery.id.in_(delivery_ids)
+    if others:
+        more = (db.select(WebhookDelivery.id)
+                .where(WebhookDelivery.status == "pending",
+                       WebhookDelivery.next_attempt_at <= now, ~wanted)
+                .order_by(WebhookDelivery.next_attempt_at).limit(others))
+        wanted = wanted | WebhookDelivery.id.in_(more.scalar_subquery())
+    claimed = db.session.scalars(
+        update(WebhookDelivery)
+        .where(wanted, WebhookDelivery.status == "pending",
+               WebhookDelivery.next_attempt_at <= now)
+        .values(next_attempt_at=now + timedelta(seconds=_claim_seconds()))
+        .returning(WebhookDelivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return claimed
+
+
+def _claim_seconds() -> float:
+    """How long a claim holds: the posts of a batch end while a post's timeout remains
+    (the rest is handed back), so it never runs out under a live worker."""
+    return current_app.config["WEBHOOK_TIMEOUT"] * 6
+
+
+def _attempt_claimed(delivery_ids: list[int], now: datetime) -> dict[int, str]:
+    """Attempt each claimed delivery, committing each outcome as it comes; hand back the
+    ones the claim has no time left for. Their statuses by id."""
+    if not delivery_ids:
+        return {}
+    timeout = current_app.config["WEBHOOK_TIMEOUT"]
+    deadline = time.monotonic() + _claim_seconds() - 2 * timeout
+    # The deliveries with their endpoints and events in one query (no lazy loads).
+    deliveries = db.session.scalars(
+        db.select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids))
+        .options(joinedload(WebhookDelivery.endpoint), joinedload(WebhookDelivery.event))
+        .order_by(WebhookDelivery.id)).all()
+    statuses = {}
+    for position, delivery in enumerate(deliveries):
+        if time.monotonic() > deadline:
+            _hand_back([d.id for d in deliveries[position:]], now)
+            break
+        statuses[delivery.id] = _attempt(delivery, now, timeout)
+        db.session.commit()
+    return statuses
+
+
+def _attempt(delivery: WebhookDelivery, now: datetime, timeout: float) -> str:
+    """Post one claimed delivery (unless its endpoint was disabled), log the attempt and
+    set what comes next; its status."""
     endpoint = delivery.endpoint
     if not endpoint.enabled:
         delivery.status, delivery.next_attempt_at = "canceled", None
-        db.session.commit()
         return delivery.status
-
     status_code, error, duration_ms = _post(endpoint, delivery.event, now, timeout)
     delivery.attempts += 1
-    delivery.log.append(WebhookAttempt(attempted_at=now, status_code=status_code,
-                                       error=error, duration_ms=duration_ms))
+    # Added by its key, not appended to ``delivery.log``, which would load the whole log.
+    db.session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=now,
+                                  status_code=status_code, error=error,
+                                  duration_ms=duration_ms))
     if status_code is not None and 200 <= status_code < 300:
         delivery.status, delivery.next_attempt_at = "delivered", None
     elif status_code == 410:
         _disable(endpoint, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC")
     else:
         _schedule_retry(delivery, now)
-    db.session.commit()
     return delivery.status
+
+
+def _hand_back(delivery_ids: list[int], now: datetime) -> None:
+    """Make claimed deliveries due again at once, for the next batch to take."""
+    db.session.execute(update(WebhookDelivery)
+                       .where(WebhookDelivery.id.in_(delivery_ids),
+                              WebhookDelivery.status == "pending")
+                       .values(next_attempt_at=now)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    _enqueue(delivery_ids)
+
+
+def _http_session() -> requests.Session:
+    """This thread's HTTP session for webhooks, kept alive between deliveries (a seller's
+    server is posted to again and again: no new connection and TLS handshake each time)."""
+    local = current_app.extensions[_HTTP_SESSIONS]
+    if not hasattr(local, "session"):
+        local.session = requests.Session()
+    return local.session
 
 
 def _post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime,
@@ -126,8 +205,8 @@ def _post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime,
     try:
         check_webhook_url(endpoint.url,
                           allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_URLS"])
-        response = requests.post(endpoint.url, data=body.encode(), headers=headers,
-                                 timeout=timeout, allow_redirects=False)
+        response = _http_session().post(endpoint.url, data=body.encode(), headers=headers,
+                                        timeout=timeout, allow_redirects=False)
         status_code = response.status_code
     except UrlRefused as exc:
         error = str(exc)
@@ -171,8 +250,11 @@ def enqueue_due_deliveries(now: datetime | None = None, limit: int = 500) -> int
 
 
 def _enqueue(delivery_ids, eta: datetime | None = None) -> None:
-    for delivery_id in delivery_ids:
-        get_tasks().enqueue("deliver_webhook", delivery_id, eta=eta)
+    """Queue the deliveries, ``CLAIM_BATCH`` to a task."""
+    delivery_ids = list(delivery_ids)
+    for first in range(0, len(delivery_ids), CLAIM_BATCH):
+        get_tasks().enqueue("deliver_webhooks", delivery_ids[first:first + CLAIM_BATCH],
+                            eta=eta)
 
 
 def _remember_new_deliveries(session: Session, _flush_context) -> None:
@@ -234,6 +316,9 @@ def init_app(app: Flask) -> None:
     the transaction that wrote a delivery commits, and sweep up lost ones every minute."""
     for event, handler in _SUBSCRIPTIONS.items():
         subscribe(app, event, handler)
+    app.extensions[_HTTP_SESSIONS] = threading.local()
+    register_task(app, "deliver_webhooks", deliver_webhooks)
+    # Tasks queued one delivery each, before deliveries were batched, still run.
     register_task(app, "deliver_webhook", attempt_delivery)
     register_periodic(app, "sweep_webhooks", crontab(minute="*"), enqueue_due_deliveries)
     if not sa_event.contains(Session, "after_flush", _remember_new_deliveries):

@@ -4,8 +4,9 @@
  * dist/buyflow.min.js, which the service serves; the budget is 2,048 bytes gzipped. */
 import { err, flowUrl, isMessage, str } from './protocol.js';
 
-/* ---- Visible strings, until the flow's 'ready' message brings them in the buyer's
- * language (its `title` and `close`). ---- */
+/* ---- Visible strings: the corner close button's, shown only until the flow is ready
+ * (then its panel has its own), and the title, until 'ready' brings it in the buyer's
+ * language. ---- */
 var TEXT = { close: 'Close', title: 'Checkout' };
 
 var w = window;
@@ -86,26 +87,35 @@ function init() {
         ifr.title = TEXT.title;
         ifr.allow = 'payment';
         ifr.src = url;
-        ifr.style.cssText = 'display:block;border:0;width:100%;height:640px;background:#fff';
+        // No background of its own: the flow paints its panel, light or dark.
+        ifr.style.cssText = 'display:block;border:0;width:100%;height:640px';
         if (mode == 'inline') return box.append(ui = ifr);
-        ifr.style.cssText += ';width:min(480px,100vw - 32px);max-height:calc(100vh - 32px)';
+        // Anchored at the top: as the flow grows (a message, the saved cards), what the
+        // buyer is looking at stays where it is.
+        ifr.style.cssText += ';width:min(480px,100vw - 32px);max-height:90vh;margin-top:5vh;border-radius:12px';
         ui = d.createElement('div');
         ui.role = 'dialog'; // ARIA reflection: every current browser, Firefox since 119
         ui.ariaModal = 'true';
         ui.ariaLabel = TEXT.title;
-        ui.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:grid;place-items:center;background:#0009';
+        ui.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:grid;place-content:start center;background:#0009';
         x = d.createElement('button');
         x.type = 'button';
         x.ariaLabel = TEXT.close;
         x.textContent = '\u00d7';
-        x.style.cssText = 'position:absolute;top:8px;right:8px;padding:4px 12px;font:24px sans-serif';
+        x.style.cssText = 'position:absolute;top:8px;right:8px;font:24px sans-serif';
         x.onclick = () => close();
         // A click on the backdrop must not move focus out of the dialog, to the page.
         ui.onmousedown = (e) => e.preventDefault();
-        var end = d.createElement('span'); // Tab out of the flow's last field comes back here
-        end.tabIndex = 0;
-        end.onfocus = () => x.focus();
-        ui.append(x, ifr, end);
+        /* Focus stops around the flow keep Tab in the dialog: Shift+Tab before it goes into
+         * the flow; Tab after it comes back to the close button, or to the flow once the
+         * flow has its own. */
+        var stop = (f) => {
+          var s = d.createElement('span');
+          s.tabIndex = 0;
+          s.onfocus = f;
+          return s;
+        };
+        ui.append(stop(() => ifr.focus()), x, ifr, stop(() => (x || ifr).focus()));
         root.style.overflow = 'hidden';
         d.body.append(ui);
         x.focus();
@@ -118,8 +128,15 @@ function init() {
         clearTimeout(timer);
         var t = m.type;
         if (t == 'ready') {
-          // The flow knows the buyer's language: its labels replace the English defaults.
-          if (x && str(m.close) && str(m.title)) x.ariaLabel = m.close, ui.ariaLabel = ifr.title = m.title;
+          // The flow knows the buyer's language: its title replaces the English default.
+          if (ui?.role && str(m.title)) ui.ariaLabel = ifr.title = m.title;
+          // The flow draws its own close control on its panel: the corner one goes, and
+          // the focus it had moves into the flow.
+          if (x) {
+            if (d.activeElement == x) ifr.focus();
+            x.remove();
+            x = null;
+          }
           fire('loaded', { mode });
         }
         if (t == 'resize' && ifr) {
@@ -135,16 +152,11 @@ function init() {
         if (t == 'close') close();
       }
 
-      /* Overlay keys: Escape closes; Shift+Tab from the close button goes to the flow. */
+      /* Overlay keys: Escape closes (the overlay is the one flow ui with a role). */
       function onKey(e) {
-        if (!x) return;
-        if (e.key == 'Escape') {
+        if (ui?.role && e.key == 'Escape') {
           e.preventDefault();
           close();
-        }
-        if (e.key == 'Tab' && e.shiftKey && d.activeElement == x) {
-          e.preventDefault();
-          ifr.focus();
         }
       }
 

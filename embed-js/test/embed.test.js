@@ -94,28 +94,46 @@ test('overlay: a modal dialog with a focused close button, page scroll locked', 
   assert.deepEqual(p.events, [['closed', { mode: 'overlay' }]]);
 });
 
-test('overlay keys: Escape closes, Shift+Tab on the close button goes to the flow, Tab past the flow comes back', async () => {
+test('overlay keys: Escape closes, Shift+Tab from the close button goes to the flow, Tab past the flow comes back', async () => {
   const p = await sellerPage();
   const done = p.settled(p.w.Buyflow.open({ seller: 's', product: 'p' }));
-  const key = (init) => p.d.activeElement.dispatchEvent(new p.w.KeyboardEvent('keydown', { bubbles: true, cancelable: true, ...init }));
-  assert.equal(key({ key: 'Tab', shiftKey: true }), false); // default prevented
+  const [before, after] = [p.overlay().firstElementChild, p.overlay().lastElementChild];
+  assert.equal(before.nextElementSibling, p.closeButton()); // where Shift+Tab from it lands
+  before.focus();
   assert.equal(p.d.activeElement, p.iframe());
-  p.overlay().lastElementChild.focus(); // where Tab out of the flow's last field lands
+  after.focus(); // where Tab out of the flow's last field lands
   assert.equal(p.d.activeElement, p.closeButton());
-  key({ key: 'Escape' });
+  p.d.activeElement.dispatchEvent(new p.w.KeyboardEvent('keydown', { key: 'Escape', bubbles: true, cancelable: true }));
   assert.deepEqual(await done, ['rejected', 'closed']);
 });
 
-test("the flow's ready message labels the overlay in the buyer's language", async () => {
+test("once the flow is ready its panel's close control replaces the corner button; the focus stays in the dialog", async () => {
   const p = await sellerPage();
-  p.settled(p.w.Buyflow.open({ seller: 's', product: 'p', locale: 'fr' }));
-  p.post(msg('ready', { title: 42, close: 'Fermer' })); // malformed labels change nothing
-  assert.equal(p.closeButton().getAttribute('aria-label'), 'Close');
-  p.post(msg('ready', { title: 'Paiement', close: 'Fermer' }));
-  assert.equal(p.closeButton().getAttribute('aria-label'), 'Fermer');
+  const done = p.settled(p.w.Buyflow.open({ seller: 's', product: 'p', locale: 'fr' }));
+  assert.equal(p.d.activeElement, p.closeButton());
+  p.post(msg('ready', { title: 42, close: 'Fermer' })); // a malformed title changes nothing
+  assert.equal(p.closeButton(), null);
+  assert.equal(p.d.activeElement, p.iframe()); // the focus the corner button had
+  assert.equal(p.iframe().title, 'Checkout');
+  p.post(msg('ready', { title: 'Paiement', close: 'Fermer' })); // after a change of language
   assert.equal(p.overlay().getAttribute('aria-label'), 'Paiement');
   assert.equal(p.iframe().title, 'Paiement');
-  p.closeButton().click();
+  for (const stop of [p.overlay().firstElementChild, p.overlay().lastElementChild]) {
+    p.d.body.focus();
+    stop.focus(); // Tab or Shift+Tab out of the flow comes back into it
+    assert.equal(p.d.activeElement, p.iframe());
+  }
+  p.d.body.dispatchEvent(new p.w.KeyboardEvent('keydown', { key: 'Escape', bubbles: true, cancelable: true }));
+  assert.deepEqual(await done, ['rejected', 'closed']);
+  assert.equal(p.overlay(), null);
+});
+
+test('inline, Escape in the page closes nothing', async () => {
+  const p = await sellerPage('<div id="box"></div>');
+  p.settled(p.w.Buyflow.open({ seller: 's', product: 'p', container: '#box' }));
+  p.d.body.dispatchEvent(new p.w.KeyboardEvent('keydown', { key: 'Escape', bubbles: true, cancelable: true }));
+  assert.equal(p.d.querySelectorAll('#box iframe').length, 1);
+  p.w.Buyflow.close();
 });
 
 test('messages from our iframe drive the events; resolve with the purchase', async () => {
@@ -235,7 +253,7 @@ test('declarative buttons, also added later, open the flow and get the events as
   assert.equal(params.get('locale'), 'fr');
   p.post(msg('ready'));
   p.post(msg('completed', PAID));
-  p.closeButton().click();
+  p.post(msg('close')); // the flow's Done
   assert.deepEqual(onButton, [['loaded', { mode: 'overlay' }], ['completed', PAID], ['closed', { mode: 'overlay' }]]);
   assert.deepEqual(p.events.map((e) => e[0]), ['loaded', 'completed', 'closed']); // bubbled to Buyflow.on
   assert.equal(p.d.activeElement, button);

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import union_all
 from sqlalchemy.orm import joinedload, selectinload
@@ -15,6 +15,7 @@ from buyflow.models import Order
 from buyflow.models.orders import PURCHASED
 from buyflow.models.requests import RefundRequestStatus
 from buyflow.money import Money, format_money
+from buyflow.receipts.content import zoned_datetime
 from buyflow.refund_requests import (
     RefundRequestRefused,
     current_request,
@@ -60,7 +61,8 @@ def money(amount: int, currency: str) -> str:
 
 @bp.app_template_filter("when")
 def _when(moment) -> str:
-    return format_datetime(moment, "medium") if moment else ""
+    """A date and time as the page's language writes it, with its time zone."""
+    return zoned_datetime(moment, str(get_locale())) if moment else ""
 
 
 @bp.get("/")
@@ -148,6 +150,7 @@ def withdraw_refund_request(order_id: str, request_id: str):
 from . import cards  # noqa: E402,F401  (its views join this blueprint)
 from . import deletion  # noqa: E402,F401
 from . import emails  # noqa: E402,F401  (its views are on this blueprint)
+from . import settings  # noqa: E402,F401
 
 
 @bp.get("/credits")

@@ -49,14 +49,17 @@ def _card_or_404(card_id: str):
     return card
 
 
+def default_first(cards) -> list:
+    """``cards``, the default first, then the newest first."""
+    return sorted(cards, key=lambda card: (not card.is_default, -card.id))
+
+
 @bp.get("/cards")
 @buyer_required
 def cards():
     """The buyer's saved cards, the default first."""
-    buyer = current_buyer()
-    listed = sorted(buyer.cards, key=lambda card: (not card.is_default, -card.id))
-    return render_template("account/cards.html", cards=listed, form=ConfirmForm(),
-                           today=utcnow().date())
+    return render_template("account/cards.html", cards=default_first(current_buyer().cards),
+                           form=ConfirmForm(), today=utcnow().date())
 
 
 @bp.route("/cards/new", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from buyflow.models.requests import RefundRequestStatus
 from buyflow.payments.states import RefundDestination
+from buyflow.receipts.content import payment_method
 
 ORDER_STATUSES = {
     "pending": _l("Not paid"),
@@ -26,15 +27,6 @@ REFUND_STATUSES = {
     "failed": _l("Failed"),
     "partially_succeeded": _l("Partly refunded"),
 }
-# How a payment was made, when not by card (a card reads as its brand and last four).
-PAYMENT_METHODS = {
-    "credit": _l("Credit with this shop"),
-    "bank_transfer": _l("Bank transfer"),
-    "cash": _l("Cash"),
-    "invoice": _l("Invoice"),
-    "phone": _l("By phone"),
-}
-
 REFUND_REQUEST_STATUSES = {
     RefundRequestStatus.OPEN: _l("Waiting for the shop"),
     RefundRequestStatus.REFUNDED: _l("Refunded"),
@@ -49,7 +41,8 @@ REFUND_TO = {
 
 
 def labels() -> dict:
-    """Template helpers turning a status into its label (the status itself if unknown)."""
+    """Template helpers turning a status into its label (the status itself if unknown),
+    and a payment into how it was made."""
     return {
         "order_status": lambda status: str(ORDER_STATUSES.get(status, status)),
         "payment_status": lambda status: str(PAYMENT_STATUSES.get(status, status)),
@@ -57,5 +50,5 @@ def labels() -> dict:
         "refund_request_status":
             lambda status: str(REFUND_REQUEST_STATUSES.get(status, status)),
         "refund_to": lambda where: str(REFUND_TO.get(where, where)),
-        "payment_method": lambda method: str(PAYMENT_METHODS.get(method, method)),
+        "payment_method": payment_method,
     }

@@ -10,6 +10,7 @@ from buyflow.models import Order
 from buyflow.receipts.content import build_receipt, has_receipt
 from buyflow.receipts.mail import receipt_file_name
 from buyflow.receipts.pdf import receipt_pdf
+from buyflow.sellers.brand import logo_url
 
 from ..auth.sessions import buyer_required
 from . import _buyers_orders, bp
@@ -29,14 +30,17 @@ def _receipted_order(order_id: str) -> Order:
 @bp.get("/orders/<order_id>/receipt")
 @buyer_required
 def receipt(order_id: str):
+    """The receipt of one of the buyer's paid orders, printable, with the seller's logo."""
     order = _receipted_order(order_id)
-    return render_template("account/receipt.html", order=order,
-                           receipt=build_receipt(order, str(get_locale())))
+    return render_template("account/receipt.html", order=order, paid_at=order.paid_at,
+                           receipt=build_receipt(order, str(get_locale())),
+                           logo=logo_url(order.seller))
 
 
 @bp.get("/orders/<order_id>/receipt.pdf")
 @buyer_required
 def receipt_download(order_id: str):
+    """The receipt of one of the buyer's paid orders as a PDF file."""
     order = _receipted_order(order_id)
     return Response(receipt_pdf(build_receipt(order, str(get_locale()))),
                     mimetype="application/pdf", headers={

@@ -1,10 +1,14 @@
 """Browser tests: the service on 127.0.0.1 and the demo shop on localhost, so the iframe
 is truly cross-site (with third-party cookies unavailable to it), driven in Debian's
-Chromium through Playwright."""
+Chromium through Playwright. Tests that make screenshots for people to look at put them
+in the gallery (``gallery_dir``); its index page is written when the session ends."""
 
 from __future__ import annotations
 
+import html
+import re
 import threading
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -100,7 +104,21 @@ def shop_url(app, shop_server):
 # The flow's frame, whatever language its title is in (the flow localizes it on load).
 FLOW_FRAME = 'iframe[allow="payment"]'
 
+# The provider's card field's inputs, by name (localstripe's, named by buyflow/dev's shim).
 CARD_FIELDS = ("number", "exp_month", "exp_year", "cvc", "postal_code")
+
+
+def open_flow(page, shop_url: str, **options):
+    """Open the demo shop and its buy flow with Buyflow.open(options) (the demo product
+    unless told); return the flow's Frame once its form is shown."""
+    page.goto(shop_url)
+    page.wait_for_function("() => window.Buyflow")
+    page.evaluate("""options => { Buyflow.open(Object.assign(
+        { seller: 'sel_demo', product: 'prod_demo_coffee' }, options)).catch(() => {}); }""",
+                  options)
+    frame = page.locator(FLOW_FRAME).element_handle().content_frame()
+    expect(frame.locator("#pay")).to_be_visible()
+    return frame
 
 
 @pytest.fixture
@@ -143,7 +161,7 @@ def fill_card(target, number: str) -> None:
     """Fill the provider's card element (localstripe's stand-in for Stripe's) in a page
     or frame."""
     for field, value in zip(CARD_FIELDS, (number, "12", "34", "123", "75001")):
-        target.locator(f'input[placeholder="{field}"]').fill(value)
+        target.locator(f'input[name="{field}"]').fill(value)
 
 
 # --- Accessibility and localization checks (axe-core from npm, screenshots) -------------
@@ -187,6 +205,60 @@ def screenshots_dir() -> Path:
     """The folder the README names for the screenshots tests make (git-ignored)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+GALLERY = SCREENSHOTS / "gallery"
+# flow-<step>-<locale>-<width>-<scheme>.png (account-... alike): grouped by what precedes
+# the locale; other names by their stem.
+VARIANT = re.compile(r"(?P<group>.+?)-(?P<variant>[a-z]{2,3}(?:_[A-Z]{2})?-\d+-(?:light|dark))")
+
+
+@pytest.fixture(scope="session")
+def gallery_dir() -> Path:
+    """The screenshot gallery's folder (screenshots/gallery/), which tests of any part
+    write PNGs into; its index.html lists them all when the session ends."""
+    GALLERY.mkdir(parents=True, exist_ok=True)
+    return GALLERY
+
+
+def gallery_groups(folder: Path) -> dict[str, list[str]]:
+    """The PNG file names in ``folder``, grouped by name (see VARIANT), sorted."""
+    groups = defaultdict(list)
+    for png in sorted(folder.glob("*.png")):
+        match = VARIANT.fullmatch(png.stem)
+        groups[match["group"] if match else png.stem].append(png.name)
+    return dict(sorted(groups.items()))
+
+
+def write_gallery_index(folder: Path) -> Path:
+    """Write ``folder``/index.html: every PNG there, one section per group."""
+    sections = []
+    for group, names in gallery_groups(folder).items():
+        figures = "".join(
+            f'<figure><a href="{html.escape(name)}"><img src="{html.escape(name)}" '
+            f'loading="lazy" alt=""></a><figcaption>{html.escape(name)}</figcaption></figure>'
+            for name in names)
+        sections.append(f'<section id="{html.escape(group)}"><h2>{html.escape(group)} '
+                        f"({len(names)})</h2><div class=\"grid\">{figures}</div></section>")
+    toc = "".join(f'<li><a href="#{html.escape(g)}">{html.escape(g)}</a></li>'
+                  for g in gallery_groups(folder))
+    index = folder / "index.html"
+    index.write_text(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<title>Buyflow screenshots</title><style>"
+        "body{font:15px/1.5 system-ui,sans-serif;margin:2rem;color:#1a1b1f}"
+        ".grid{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}"
+        "figure{margin:0;max-inline-size:20rem}img{max-inline-size:100%;border:1px solid #ccc}"
+        "figcaption{font-size:12px;color:#555;word-break:break-all}"
+        "</style></head><body><h1>Buyflow screenshots</h1>"
+        f"<ul>{toc}</ul>{''.join(sections)}</body></html>\n")
+    return index
+
+
+def pytest_sessionfinish(session):
+    """The gallery's index, from whatever PNGs the session (or an earlier one) left."""
+    if GALLERY.is_dir() and any(GALLERY.glob("*.png")):
+        write_gallery_index(GALLERY)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,10 @@ def test_add_make_default_and_remove_cards_then_delete_the_account(
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
     browser_sign_in()
 
-    page.get_by_role("link", name="Saved cards").click()
+    account_menu = page.get_by_role("navigation", name="Account")
+    account_menu.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    page.get_by_role("link", name="Manage cards").click()
     expect(page.get_by_text("You have no saved cards.")).to_be_visible()
     assert axe(page) == []
     for number in ("4242424242424242", "5555555555554444"):
@@ -44,6 +47,7 @@ def test_add_make_default_and_remove_cards_then_delete_the_account(
     expect(page.get_by_role("status")).to_have_text("Visa ending in 4242 was removed.")
     expect(page.get_by_role("row").filter(has_text="Visa ending in 4242")).to_have_count(0)
 
+    account_menu.get_by_role("link", name="Settings").click()  # deleting is a setting
     page.get_by_role("link", name="Delete my account").click()
     expect(page.get_by_role("heading", name="Delete my account")).to_be_visible()
     assert axe(page) == []

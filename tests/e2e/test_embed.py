@@ -44,7 +44,7 @@ def fill_and_pay(scope, number: str = "4242424242424242"):
     """Fill the flow's form in `scope` (a frame locator or a page) and pay."""
     scope.locator("#email").fill("ann@example.com")
     for field, value in zip(CARD_FIELDS, (number, "12", "34", "123", "75001")):
-        scope.locator(f'input[placeholder="{field}"]').fill(value)
+        scope.locator(f'input[name="{field}"]').fill(value)
     scope.locator("#pay").click()
 
 
@@ -69,6 +69,11 @@ def active(page) -> str:
     return where
 
 
+def focused_in_flow(page) -> str:
+    """The id of what has the focus inside the flow's frame ("" for nothing)."""
+    return page.frame_locator(FLOW).locator("html").evaluate("() => document.activeElement.id")
+
+
 def test_overlay_traps_focus_escape_closes_and_focus_returns(page, seller_pages_url):
     open_page(page, seller_pages_url, "overlay")
     page.locator("#buy").focus()
@@ -76,32 +81,50 @@ def test_overlay_traps_focus_escape_closes_and_focus_returns(page, seller_pages_
     dialog = page.get_by_role("dialog", name="Checkout")
     expect(dialog).to_be_visible()
     wait_loaded(page)
-    assert active(page) == "close"
+    # Ready: the corner button gave way to the panel's own close control, and the focus
+    # it had is in the flow.
+    expect(dialog.locator(":scope > button")).to_have_count(0)
+    assert active(page) == "flow"
     assert page.evaluate("getComputedStyle(document.documentElement).overflow") == "hidden"
 
     page.keyboard.press("Tab")
-    assert active(page) == "flow"
-    # Tab through the whole flow: focus never leaves the dialog and comes back to Close.
-    for _ in range(20):
+    assert focused_in_flow(page) == "close"  # the panel's close control comes first
+    # Tab through the whole flow: focus never leaves the dialog and comes back round.
+    ids = []
+    for _ in range(30):
         page.keyboard.press("Tab")
-        if active(page) == "close":
-            break
         assert active(page) == "flow"
-    assert active(page) == "close"
-    page.keyboard.press("Shift+Tab")
-    assert active(page) == "flow"
-    page.keyboard.press("Shift+Tab")  # from the flow's first field back to Close
-    for _ in range(20):
-        if active(page) == "close":
+        ids.append(focused_in_flow(page))
+        if ids[-1] == "close":
             break
+    assert ids[0] == "email" and ids[-1] == "close" and {"pay", "cancel", "locale"} <= set(ids)
+    # Shift+Tab from the first control goes round to the last one, still in the dialog.
+    for _ in range(3):
         page.keyboard.press("Shift+Tab")
-    assert active(page) == "close"
+        assert active(page) == "flow"
+        if focused_in_flow(page) == "locale":
+            break
+    assert focused_in_flow(page) == "locale"
 
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     assert active(page) == "buy"
     assert page.evaluate("getComputedStyle(document.documentElement).overflow") == "visible"
     assert seen(page) == ["loaded", "closed"]
+
+
+def test_while_the_flow_loads_the_corner_button_and_escape_close_it(page, seller_pages_url):
+    page.route(lambda url: "/flow/?" in url, lambda route: None)  # the flow never answers
+    open_page(page, seller_pages_url, "overlay")
+    page.locator("#buy").click()
+    corner = page.get_by_role("dialog").get_by_role("button", name="Close")
+    expect(corner).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.locator("#buy").click()
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert seen(page) == ["closed", "closed"]
 
 
 def test_escape_inside_the_flow_and_the_close_button_close_it(page, seller_pages_url):
@@ -115,7 +138,7 @@ def test_escape_inside_the_flow_and_the_close_button_close_it(page, seller_pages
 
     page.locator("#buy").click()
     wait_loaded(page, 2)
-    page.get_by_role("button", name="Close").click()
+    page.frame_locator(FLOW).get_by_role("button", name="Close").click()  # the panel's
     expect(page.locator(FLOW)).to_have_count(0)
     assert seen(page) == ["loaded", "closed", "loaded", "closed"]
 
@@ -213,7 +236,7 @@ def test_forged_messages_from_another_origin_are_ignored(page, seller_pages_url)
     assert page.evaluate("outcome") == "pending"
     expect(page.locator(FLOW)).to_be_visible()
     assert "completed" not in seen(page)
-    page.get_by_role("button", name="Close").click()
+    page.frame_locator(FLOW).get_by_role("button", name="Close").click()
     page.wait_for_function("() => outcome !== 'pending'")
     assert page.evaluate("outcome") == "rejected:closed"
 

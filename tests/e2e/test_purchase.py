@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from buyflow.extensions import db
 from buyflow.models import Order, Payment
+from tests.e2e.conftest import FLOW_FRAME
 
 pytestmark = pytest.mark.e2e
 
@@ -85,11 +86,23 @@ def test_buy_with_a_good_card(app, page, shop_url, service_url, checkout, locals
     expect(page.locator("iframe[title='Checkout']")).to_have_count(0)
 
 
+# Counts, in every frame, the bank's prompts (localstripe's 3-D Secure box) ever shown.
+COUNT_AUTHENTICATION_PROMPTS = """(() => {
+  window.__prompts = 0;
+  new MutationObserver((records) => records.forEach((record) => record.addedNodes.forEach(
+    (node) => { if (/Complete authentication/.test(node.textContent || '')) window.__prompts++; })
+  )).observe(document, { childList: true, subtree: true });
+})();"""
+
+
 def test_buy_with_a_3d_secure_card(app, page, shop_url, checkout):
+    page.context.add_init_script(COUNT_AUTHENTICATION_PROMPTS)
     open_and_pay(page, shop_url, checkout, "4000002500003155")
     checkout.authenticate(times=1)  # one payment: the bank asks once
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
     expect(checkout.frame.get_by_role("button", name="Complete authentication")).to_have_count(0)
+    frame = page.locator(FLOW_FRAME).element_handle().content_frame()
+    assert frame.evaluate("() => window.__prompts") == 1
     orders, payments, _ = orders_and_payments(app)
     assert [status for _, status in orders] == ["paid"]
     assert payments == [("succeeded", "3155")]
@@ -104,7 +117,7 @@ def test_declined_card_shows_a_clear_message_then_another_card_works(app, page, 
     assert payments == [("failed", "0341")]
     expect(page.locator("#status")).not_to_have_text(THANKS)
 
-    checkout.frame.locator('input[placeholder="number"]').fill("4242424242424242")
+    checkout.frame.locator('input[name="number"]').fill("4242424242424242")
     checkout.frame.locator("#pay").click()
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)
     orders, payments, _ = orders_and_payments(app)
@@ -128,9 +141,10 @@ def test_the_flow_speaks_the_browsers_language(browser, app, shop_url):
     page.get_by_role("button", name=re.compile("Buy")).click()
     frame = page.frame_locator("iframe")
     expect(frame.locator("#pay")).to_have_text("Payer 14,50\xa0€")
-    # The overlay on the seller's page speaks the buyer's language too.
+    # The overlay on the seller's page speaks the buyer's language too, and so does the
+    # panel's close control.
     expect(page.get_by_role("dialog", name="Paiement")).to_be_visible()
-    expect(page.get_by_role("button", name="Fermer")).to_be_visible()
+    expect(frame.get_by_role("button", name="Fermer")).to_be_visible()
     expect(page.locator('iframe[title="Paiement"]')).to_have_count(1)
     expect(frame.locator("html")).to_have_attribute("lang", "fr")
     frame.locator("#email").fill("pas-un-email")
@@ -192,9 +206,15 @@ def test_a_bank_confirmation_that_never_comes_ends_in_a_clear_message(app, page,
     page.context.route("**/flow/api/refresh", lambda route: route.fulfill(
         status=200, content_type="application/json",
         body='{"status": "processing", "payment": "pay_x", "order": "ord_x"}'))
-    open_and_pay(page, shop_url, checkout, "4242424242424242")
+    page.goto(shop_url)
+    page.get_by_role("button", name=re.compile("Buy")).click()
+    checkout.fill("4242424242424242")
+    pay = checkout.frame.locator("#pay")
+    before = pay.bounding_box()
+    pay.click()
 
     expect(checkout.frame.get_by_role("alert")).to_have_text(
         "Your bank has not confirmed the payment yet. Please try again in a moment: you "
         "will not be charged twice.", timeout=20_000)
-    expect(checkout.frame.locator("#pay")).to_be_enabled()  # the way to try again
+    expect(pay).to_be_enabled()  # the way to try again
+    assert pay.bounding_box() == before  # the message takes the line kept for it

@@ -58,7 +58,7 @@ def test_save_a_card_then_pay_with_it_after_a_new_code(app, page, shop_url, mail
     expect(frame.get_by_role("status")).to_have_text(re.compile("no saved cards yet"))
     expect(frame.locator("#email")).to_have_attribute("readonly", "")
     for field, value in zip(CARD_FIELDS, ("4242424242424242", "12", "34", "123", "75001")):
-        frame.locator(f'input[placeholder="{field}"]').fill(value)
+        frame.locator(f'input[name="{field}"]').fill(value)
     save.check()
     frame.locator("#pay").click()
     expect(page.locator("#status")).to_have_text(THANKS, timeout=20_000)

@@ -33,7 +33,7 @@ def test_the_page_shows_the_requested_items_and_total(client, seller):
     response = open_request(client, seller, locale="de")
     assert response.status_code == 200
     html = response.text
-    assert "Annual plan" in html and "Extra seat</bdi> × 2" in html
+    assert "Annual plan" in html and "Extra seat</bdi> <span class=\"quantity\">× 2</span>" in html
     assert "72,00\xa0€" in html  # 48.00 + 2 × 12.00
     assert 'value="Ann@Example.com"' in html and "readonly" in html
 

@@ -205,7 +205,9 @@ def test_the_buyer_can_switch_language_keeping_the_flows_parameters(client, prod
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
     assert hidden == {"seller": product.seller.public_id, "product": product.public_id,
                       "origin": SELLER_ORIGIN, "email": ""}
-    assert '<label for="locale">Sprache</label>' in form
+    # One compact control: the menu applies the language at once (flow.js), no button.
+    assert '<label for="locale" class="visually-hidden">Sprache</label>' in form
+    assert "<button" not in form and 'type="submit"' not in form
     options = re.findall(r'<option value="(\w+)" lang="([\w-]+)"( selected)?>([^<]+)</option>',
                          form)
     assert len(options) == 16

@@ -93,3 +93,40 @@ def test_the_order_page_names_each_payment_source(client, shops, signed_in, in_a
     assert "Credit with this shop" in page and "Bank transfer" in page and "TRF-77" in page
     credits = client.get("/account/credits").text
     assert "Northwind Coffee" in credits and "€0.00" in credits
+
+
+def test_each_purchase_row_is_one_link_to_its_order_dated_with_its_zone(client, shops, buy,
+                                                                        signed_in):
+    import re
+
+    first = buy(shops.northwind, shops.coffee).json["order"]
+    second = buy(shops.northwind, shops.coffee).json["order"]
+    signed_in()
+    page = client.get("/account/").text
+    rows = re.findall(r"<tr>\s*<td class=\"order\">.*?</tr>", page, re.S)
+    assert len(rows) == 2
+    for row, order_id in zip(rows, (second, first)):  # newest first
+        links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>([^<]*)</a>', row)
+        assert links == [(f"/account/orders/{order_id}", order_id)]  # one tab stop a row
+        assert re.search(r"<time datetime=\"[^\"]+\">[^<]+ UTC</time>", row)
+
+
+def test_settings_hold_the_emails_the_cards_and_the_deletion(client, shops, buy, signed_in):
+    buy(shops.northwind, shops.coffee)
+    signed_in()
+    purchases = client.get("/account/").text
+    assert 'href="/account/settings"' in purchases
+    assert 'href="/account/delete"' not in purchases  # not on every page
+    settings = client.get("/account/settings")
+    assert settings.status_code == 200
+    for text in ("ann@example.com", 'href="/account/emails"', 'href="/account/cards"',
+                 'action="/account/sign-out-everywhere"', 'href="/account/delete"',
+                 "Delete my account"):
+        assert text in settings.text, text
+    assert client.get("/account/delete").status_code == 200
+    assert 'href="/account/settings" aria-current="page"' in client.get("/account/delete").text
+
+
+def test_settings_need_a_signed_in_buyer(client, app):
+    response = client.get("/account/settings")
+    assert response.status_code == 302 and "/account/sign-in" in response.location

@@ -195,7 +195,8 @@ def test_make_primary_then_remove_the_old_one(client, purchases, signed_in, mail
     assert response.status_code == 302
     page = client.get("/account/emails").text
     assert "is now your primary email" in page and f"<bdi>{WORK}</bdi></span>" in page
-    assert re.search(r"<th scope=\"row\"><bdi>ann.work@example.com</bdi></th>\s*<td>Primary", page)
+    assert re.search(r"<th scope=\"row\"><bdi>ann.work@example.com</bdi></th>\s*<td>"
+                     r"<span class=\"badge default\">Primary", page)
 
     response = post(client, f"/account/emails/{email_id}/remove")  # now the old primary
     assert response.status_code == 302

@@ -6,6 +6,7 @@ from buyflow.extensions import db
 from buyflow.models import Order
 from buyflow.models._base import utcnow
 from buyflow.receipts.mail import enqueue_unsent_receipts, send_receipt
+from buyflow.receipts.numbers import receipt_of
 from tests.conftest import free_port
 from tests.receipts.test_pdf import pdf_text
 
@@ -28,11 +29,14 @@ def test_a_completed_purchase_emails_its_receipt_once(seller, product, buy, run_
     assert message["Subject"] == f"Your receipt from Northwind Coffee, order {order_id}"
     body = message.get_body(("plain",)).get_content()
     assert "Ethiopia Yirgacheffe × 1: €14.50" in body and "Total: €14.50" in body
+    number = receipt_of(the_order(order_id)).number
+    assert f"Receipt number: {number}" in body and "Paid with: Visa ending in 4242" in body
     assert f"/account/orders/{order_id}/receipt" in body
     [attachment] = message.iter_attachments()
     assert attachment.get_filename() == f"receipt-{order_id}.pdf"
     assert attachment.get_content_type() == "application/pdf"
     assert order_id in pdf_text(attachment.get_content())
+    assert number in pdf_text(attachment.get_content())
     assert the_order(order_id).receipt_sent_at is not None
 
     run_queue()
@@ -52,7 +56,7 @@ def test_the_email_is_in_the_orders_language(seller, product, buy, open_flow, ru
     body = message.get_body(("plain",)).get_content()
     assert "14,50\xa0€" in body
     [attachment] = message.iter_attachments()
-    assert "Boutique" in pdf_text(attachment.get_content())
+    assert "Reçu" in pdf_text(attachment.get_content())
 
 
 def test_a_failed_send_is_left_for_a_retry(app, seller, product, buy, run_queue, mailbox,
@@ -102,3 +106,16 @@ def test_a_receipt_being_sent_is_not_sent_twice_and_a_dead_workers_claim_is_take
     assert len(receipts_to(mailbox, "claimed@example.com")) == 1
     db.session.refresh(order)
     assert order.receipt_sent_at is not None
+
+
+def test_the_email_gives_the_sellers_support_contact_and_address(paid_order, run_queue,
+                                                                   mailbox):
+    order = paid_order(email="support@example.com")
+    order.paid_at = utcnow()
+    db.session.commit()
+    assert enqueue_unsent_receipts() == 1
+    run_queue()
+    [message] = receipts_to(mailbox, "support@example.com")
+    body = message.get_body(("plain",)).get_content()
+    assert "Questions about this purchase? Write to help@northwind.example." in body
+    assert "Kaffeestraße 12" in body and "10115 Berlin" in body

@@ -12,12 +12,15 @@ from buyflow.extensions import db
 from buyflow.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from buyflow.models._base import utcnow
 from buyflow.sellers.accounts import add_webhook_endpoint
+from buyflow.sellers import webhooks
 from buyflow.sellers.webhooks import (
     attempt_delivery,
+    deliver_webhooks,
     enqueue_due_deliveries,
     record_event,
 )
 from buyflow.tasks import get_tasks
+from tests.conftest import at_once
 
 
 def only_delivery() -> WebhookDelivery:
@@ -166,3 +169,57 @@ def test_the_body_is_the_standard_webhooks_envelope(seller, endpoint_secret, rec
     run_queue()
     body = json.loads(receiver.requests[0][1])
     assert set(body) == {"type", "timestamp", "data"}
+
+
+def backlog(seller, count: int) -> list[int]:
+    """``count`` events, one transaction each (one queued task each); delivery ids."""
+    for i in range(count):
+        record_event(seller, "order.completed", {"order": {"id": f"ord_{i}"}})
+        db.session.commit()
+    return db.session.scalars(db.select(WebhookDelivery.id).order_by("id")).all()
+
+
+def test_one_task_drains_a_backlog_in_one_claim(app, seller, endpoint_secret, receiver):
+    ids = backlog(seller, 5)
+    huey = get_tasks().huey
+    assert huey.pending_count() == 5
+    huey.execute(huey.dequeue())  # the first task delivers all five...
+    assert len(receiver.requests) == 5
+    while (task := huey.dequeue()) is not None:  # ...the other tasks find nothing left
+        huey.execute(task)
+    db.session.expire_all()
+    assert len(receiver.requests) == 5
+    assert len({headers["webhook-id"] for headers, _ in receiver.requests}) == 5
+    assert [d.status for d in db.session.scalars(
+        db.select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))] == ["delivered"] * 5
+
+
+def test_workers_draining_at_once_post_each_delivery_once(app, seller, endpoint_secret,
+                                                          receiver):
+    ids = backlog(seller, 30)
+
+    def worker(first_ids):
+        with app.app_context():
+            return deliver_webhooks(first_ids)
+
+    attempted = at_once(worker, [ids[i:i + 5] for i in range(0, 30, 5)], workers=6)
+    assert sum(attempted) == 30
+    assert len(receiver.requests) == 30
+    assert sorted(json.loads(body)["data"]["order"]["id"] for _, body in receiver.requests) \
+        == sorted(f"ord_{i}" for i in range(30))
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(WebhookAttempt.id))) == 30
+
+
+def test_a_batch_without_time_left_hands_its_deliveries_back(app, seller, endpoint_secret,
+                                                             receiver, monkeypatch, run_queue):
+    ids = backlog(seller, 3)
+    get_tasks().huey.flush()
+    # A claim that only covers the safety margin leaves no time to post anything.
+    monkeypatch.setattr(webhooks, "_claim_seconds", lambda: 2 * app.config["WEBHOOK_TIMEOUT"])
+    assert deliver_webhooks(ids) == 0
+    assert receiver.requests == []
+    assert get_tasks().huey.pending_count() == 1  # handed back, queued again, due now
+    monkeypatch.undo()
+    run_queue()
+    assert len(receiver.requests) == 3

@@ -29,11 +29,15 @@
   var provider = window.buyflowCardProvider.connect(data.provider);
   var card = provider.mount(document.getElementById('card-element'), { locale: data.locale });
 
-  /* Switching language reloads the page: the email typed so far goes along (storage is
-   * out of reach in a third-party iframe; the card cannot go along, it is the provider's). */
-  languageForm.addEventListener('submit', function () {
+  /* A language applies as soon as it is chosen: the page reloads in it, with the email
+   * typed so far (storage is out of reach in a third-party iframe; the card cannot go
+   * along, it is the provider's). After the reload the menu has the focus again. */
+  var languageMenu = languageForm.elements.locale;
+  languageMenu.addEventListener('change', function () {
     languageForm.elements.email.value = emailInput.value;
+    languageForm.submit();
   });
+  if (data.languageChosen) languageMenu.focus();
 
   function showError(code, message) {
     if (code === 'invalid_email') emailInput.setAttribute('aria-invalid', 'true');
@@ -261,10 +265,9 @@
     event.preventDefault();
     if (payButton.disabled) return;
     payButton.disabled = true;
-    // From the first Pay on an order may exist: the language stays as it is. (Disabled,
-    // not hidden: the page must not shift under a second click.)
-    languageForm.locale.disabled = true;
-    document.getElementById('change-language').disabled = true;
+    // From the first Pay on an order may exist: the language stays as it is, and its
+    // menu goes (it sits in the panel's foot, below all the buyer acts on: nothing moves).
+    languageForm.hidden = true;
     emailInput.removeAttribute('aria-invalid');
     errorBox.textContent = '';
     statusBox.textContent = data.text.processing;
@@ -278,7 +281,8 @@
     showError(answer.error && answer.error.code, answer.error && answer.error.message);
   });
 
-  frame.wireClose(data.parentOrigin, [document.getElementById('cancel'),
+  frame.wireClose(data.parentOrigin, [document.getElementById('close'),
+                                      document.getElementById('cancel'),
                                       document.getElementById('done-button')]);
 
   if (window.ResizeObserver) {
@@ -287,6 +291,7 @@
       tellPage('resize', { height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
     }).observe(document.body);
   }
-  // The page's overlay labels its dialog and close button in the buyer's language.
+  // The page's overlay labels its dialog in the buyer's language, and leaves closing to
+  // our panel's close control from now on (older libraries label their button with close).
   tellPage('ready', { title: data.text.title, close: data.text.close });
 }());

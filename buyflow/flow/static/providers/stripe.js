@@ -46,13 +46,23 @@
     return { card: field, billing_details: { email: details && details.email } };
   }
 
+  /* The card Element draws its own text in its frame: in the page's colours and type
+   * (read from the element it is mounted in, so dark mode and the page's font follow). */
+  function elementStyle(element) {
+    var look = window.getComputedStyle(element);
+    var token = function (name) { return look.getPropertyValue(name).trim(); };
+    var base = { color: look.color, fontFamily: look.fontFamily, fontSize: look.fontSize };
+    if (token('--muted')) base['::placeholder'] = { color: token('--muted') };
+    return { base: base, invalid: token('--error') ? { color: token('--error') } : {} };
+  }
+
   function connect(config) {
     var stripe = window.Stripe(config.publishable_key);
     return {
       mount: function (element, options) {
         // Stripe names locales pt-BR where our pages may say pt_BR.
         var locale = options && options.locale ? options.locale.replace('_', '-') : 'auto';
-        var card = stripe.elements({ locale: locale }).create('card');
+        var card = stripe.elements({ locale: locale }).create('card', { style: elementStyle(element) });
         card.mount(element);
         return card;
       },
