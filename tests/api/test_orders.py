@@ -81,3 +81,50 @@ def test_bad_list_parameters_get_clear_errors(client, seller, params, code):
 def test_unknown_routes_answer_json(client, seller):
     response = client.get("/api/v1/nothing-here", headers=AUTH)
     assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+
+def orders_with_money(product, first: int, count: int) -> None:
+    """``count`` paid orders, each with an item, a card payment and a partial refund."""
+    from buyflow.models import OrderItem, Payment
+    from tests.conftest import make_refund
+
+    for i in range(first, first + count):
+        order = Order(seller=product.seller, checkout_key=f"m{i}", amount=1450,
+                      currency="EUR", buyer_email=f"m{i}@example.com", status="paid")
+        order.items.append(OrderItem(name="Beans", quantity=1, unit_amount=1450, amount=1450,
+                                     product_id=product.id))
+        payment = Payment(order=order, provider="stripe", method="card", amount=1450,
+                          currency="EUR", status="succeeded", card_brand="visa",
+                          card_last4="4242")
+        db.session.add_all([order, payment])
+        db.session.commit()
+        make_refund(payment, 450, status="succeeded")
+
+
+def queries_of_a_listing(client) -> tuple[int, list]:
+    """How many SQL statements one ``GET /api/v1/orders`` makes, and the orders listed."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/api/v1/orders", headers=AUTH).json
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements), page["data"]
+
+
+def test_a_page_of_orders_costs_the_same_queries_for_2_orders_as_for_8(client, product):
+    orders_with_money(product, 0, 2)
+    few, listed = queries_of_a_listing(client)
+    assert [(o["refunded_amount"], o["payments"][0]["card"]["last4"], len(o["refunds"]))
+            for o in listed] == [(450, "4242", 1)] * 2
+    orders_with_money(product, 2, 6)
+    many, listed = queries_of_a_listing(client)
+    assert len(listed) == 8 and all(o["refunds"][0]["parts"] for o in listed)
+    assert many == few  # no query per order: its items, payments and refunds come in bulk
