@@ -1,12 +1,15 @@
-"""Which language a request is answered in, and what templates need to know about it."""
+"""Which language a request is answered in, what templates need to know about it, and
+times written the way its locale writes them, with their zone."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 from babel import Locale
+from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, current_app, g, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone
 
 
 def supported_locale(requested: str | None) -> str | None:
@@ -88,3 +91,16 @@ def locale_context() -> dict:
 def init_app(app: Flask) -> None:
     """Give every template the page's language and direction."""
     app.context_processor(locale_context)
+
+
+def zoned_datetime(moment: datetime, locale: str | Locale) -> str:
+    """``moment`` as ``locale`` writes a date and a time to the minute, followed (or, in
+    Chinese, preceded) by the time zone it is shown in — the service's
+    (``BABEL_DEFAULT_TIMEZONE``, UTC unless set): "Mar 4, 2025, 12:30 PM UTC"."""
+    loc = Locale.parse(locale)
+    time = loc.time_formats["short"].pattern
+    # Where the zone goes is where the locale's long time format, which has one, puts it.
+    time = f"z {time}" if loc.time_formats["long"].pattern.startswith("z") else f"{time} z"
+    pattern = (loc.datetime_formats["medium"]
+               .replace("{0}", time).replace("{1}", loc.date_formats["medium"].pattern))
+    return babel_format_datetime(moment, pattern, tzinfo=get_timezone(), locale=loc)

@@ -6,13 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from babel import Locale
-from babel.dates import format_datetime as babel_format_datetime
-from flask_babel import force_locale, format_decimal, get_timezone
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..i18n import text_direction
+from ..i18n import text_direction, zoned_datetime
 from ..models import Order, Payment
 from ..money import Money, format_money
 from ..payments.states import (
@@ -85,19 +83,6 @@ class Receipt:
 
 def has_receipt(order: Order) -> bool:
     return order.status in RECEIPTED and order.paid_at is not None
-
-
-def zoned_datetime(moment: datetime, locale: str | Locale) -> str:
-    """``moment`` as ``locale`` writes a date and a time to the minute, followed (or, in
-    Chinese, preceded) by the time zone it is shown in — the service's
-    (``BABEL_DEFAULT_TIMEZONE``, UTC unless set): "Mar 4, 2025, 12:30 PM UTC"."""
-    loc = Locale.parse(locale)
-    time = loc.time_formats["short"].pattern
-    # Where the zone goes is where the locale's long time format, which has one, puts it.
-    time = f"z {time}" if loc.time_formats["long"].pattern.startswith("z") else f"{time} z"
-    pattern = (loc.datetime_formats["medium"]
-               .replace("{0}", time).replace("{1}", loc.date_formats["medium"].pattern))
-    return babel_format_datetime(moment, pattern, tzinfo=get_timezone(), locale=loc)
 
 
 def payment_method(payment: Payment) -> str:

@@ -15,7 +15,7 @@ from buyflow.models import Order
 from buyflow.models.orders import PURCHASED
 from buyflow.models.requests import RefundRequestStatus
 from buyflow.money import Money, format_money
-from buyflow.receipts.content import zoned_datetime
+from buyflow.i18n import zoned_datetime
 from buyflow.refund_requests import (
     RefundRequestRefused,
     current_request,

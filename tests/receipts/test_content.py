@@ -6,7 +6,8 @@ import pytest
 
 from buyflow.extensions import db
 from buyflow.models import Order, Payment
-from buyflow.receipts.content import build_receipt, has_receipt, zoned_datetime
+from buyflow.i18n import zoned_datetime
+from buyflow.receipts.content import build_receipt, has_receipt
 from buyflow.receipts.numbers import receipt_of
 from tests.receipts.conftest import PAID_AT
 
