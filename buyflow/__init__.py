@@ -146,6 +146,7 @@ def configure_blueprints(app: Flask) -> None:
 
     from . import embed, health
     from .api import errors as api_errors
+    from .api import idempotency as api_idempotency
     from .api import views as api_views
     from .flow import views as flow_views
     from .payments import webhooks
@@ -154,6 +155,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(flow_views.bp)
     app.register_blueprint(api_views.bp)
     api_errors.init_app(app)
+    api_idempotency.init_app(app)
     app.register_blueprint(webhooks.bp)
     embed.init_app(app)
     management.init_app(app)

@@ -62,6 +62,10 @@ class DefaultConfig:
     # Longer than a money call's lease, so a key is never taken over while its request's
     # provider call may still run.
     IDEMPOTENCY_LEASE_SECONDS = 120
+    # A finished key's answer is replayed this long; after it, the key is forgotten (an
+    # hourly purge) and the same key starts a new request, as at Stripe (24 hours there).
+    # A key whose work never finished (a crash, a 5xx) is kept: its retry must resume it.
+    IDEMPOTENCY_RETENTION_HOURS = 7 * 24
     # Reconciliation with the provider (payments/reconcile.py), every
     # RECONCILE_EVERY_MINUTES by the task worker, or `flask --app wsgi payments reconcile`:
     # rows left untouched this long past their lease are settled, and the provider's

@@ -18,9 +18,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from datetime import timedelta
 
-from flask import Response, current_app, g, make_response, request
+from flask import Flask, Response, current_app, g, make_response, request
+from huey import crontab
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import CodedError
@@ -30,6 +32,8 @@ from ..models import IdempotencyRecord
 from ..models._base import utcnow
 from .auth import authenticated_seller
 from .errors import ApiError, api_error_response
+
+log = logging.getLogger(__name__)
 
 # Printable ASCII: a key is echoed in logs and stored as text on every database.
 _KEY_CHARACTERS = frozenset(chr(c) for c in range(0x20, 0x7F))
@@ -147,3 +151,23 @@ def _end_lease(record_id: int) -> None:
     record = locked(IdempotencyRecord, record_id)
     record.locked_until = utcnow()
     db.session.commit()
+
+
+def purge_idempotency_records() -> int:
+    """Forget finished keys older than ``IDEMPOTENCY_RETENTION_HOURS``; returns how many.
+    Keys whose work never finished are kept whatever their age, so a late retry still
+    resumes that work rather than starting it again."""
+    cutoff = utcnow() - timedelta(hours=current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
+    purged = db.session.execute(db.delete(IdempotencyRecord).where(
+        IdempotencyRecord.status == "done", IdempotencyRecord.created_at < cutoff)).rowcount
+    db.session.commit()
+    if purged:
+        log.info("purged %d idempotency records older than %s", purged, cutoff.isoformat())
+    return purged
+
+
+def init_app(app: Flask) -> None:
+    from ..tasks import register_periodic
+
+    register_periodic(app, "purge_idempotency_records", crontab(minute="17"),
+                      purge_idempotency_records)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -13,7 +13,11 @@ from ._base import UTCDateTime, utcnow
 
 class IdempotencyRecord(db.Model):
     __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("seller_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("seller_id", "key"),
+        # The hourly purge of finished records past their retention.
+        Index("ix_idempotency_records_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +24,13 @@ class RefundRequest(PublicRecord, db.Model):
     Only ``buyflow.refund_requests`` changes it, under the order's lock."""
 
     __tablename__ = "refund_requests"
+    # At most one open request per order: the lifecycle checks it under the order's lock,
+    # the database makes sure.
+    __table_args__ = (
+        Index("uq_refund_requests_one_open", "order_id", unique=True,
+              sqlite_where=db.text("status = 'open'"),
+              postgresql_where=db.text("status = 'open'")),
+    )
 
     public_id_prefix = "rr"
 

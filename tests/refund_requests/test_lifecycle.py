@@ -5,6 +5,7 @@ stable code and nothing written."""
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from buyflow.extensions import db
 from buyflow.models import AuditEntry, Buyer, Order, RefundRequest, WebhookEvent
@@ -90,6 +91,16 @@ def test_one_open_request_per_order_and_another_once_it_was_declined(people):
     db.session.commit()
     assert [(r.public_id, r.status) for r in people.ann_order.refund_requests] == [
         (first.public_id, "declined"), (second.public_id, "open")]
+
+
+def test_the_database_refuses_a_second_open_request_written_past_the_lifecycle(people):
+    open_request(people.ann_order, people.ann, "Torn")
+    db.session.commit()
+    db.session.add(RefundRequest(order=people.ann_order, buyer_id=people.ann.id, reason="Again"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert count(RefundRequest) == 1
 
 
 @pytest.mark.parametrize(("status", "code"), [("pending", "order_not_refundable"),
