@@ -11,7 +11,7 @@ from ..buyers.identity import buyer_by_email, buyer_for_email, normalized_email
 from ..errors import CodedError
 from ..extensions import csrf, db
 from ..ledger import book
-from ..models import LedgerTransaction, Order, Refund
+from ..models import LedgerTransaction, Order, Payment, Refund
 from .. import refund_requests
 from ..payments import offline
 from ..payments.base import PaymentError
@@ -188,11 +188,25 @@ def record_offline_payment(order_id: str,
     order is paid once nothing is due. Kept with its reference, who recorded it and when.
     """
     order = _sellers_order(order_id)
-    payment = offline.record_offline_payment(order, method=body.method, amount=body.amount,
-                                             reference=body.reference,
-                                             recorded_by=str(api_actor()))
-    db.session.commit()
+    # A retry of a request cut off after it recorded the payment (its Idempotency-Key
+    # then holds no answer) answers that payment instead of recording a second one.
+    payment = _resumed_payment(order)
+    if payment is None:
+        payment = offline.record_offline_payment(order, method=body.method, amount=body.amount,
+                                                 reference=body.reference,
+                                                 recorded_by=str(api_actor()))
+        remember_resource(payment.public_id)
+        db.session.commit()
     return schemas.Payment.model_validate(payment_payload(payment))
+
+
+def _resumed_payment(order: Order) -> Payment | None:
+    """The payment of ``order`` an earlier request with this Idempotency-Key recorded."""
+    public_id = resumed_resource()
+    if public_id is None:
+        return None
+    return db.session.scalar(db.select(Payment).filter_by(public_id=public_id,
+                                                          order_id=order.id))
 
 
 def _customer_email(email: str) -> str:

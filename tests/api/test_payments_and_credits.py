@@ -3,6 +3,7 @@ through the API as a seller's server calls them (answers checked against the doc
 
 import pytest
 
+from buyflow.api import idempotency
 from buyflow.extensions import db
 from buyflow.models import Order, WebhookEvent
 from tests.api.conftest import AUTH
@@ -45,6 +46,31 @@ def test_a_bank_transfer_recorded_by_the_api_pays_the_order(client, pending_orde
     assert sorted((p.method, p.status) for p in order.payments) == [
         ("bank_transfer", "succeeded"), ("card", "canceled")]
     assert [i["status"] for i in provider_book.intents(pending_order)] == ["canceled"]
+
+
+def test_a_retry_after_the_service_died_before_storing_its_answer_records_once(
+        client, pending_order, product, short_leases, monkeypatch):
+    product.seller.allow_partial_offline = True
+    db.session.commit()
+
+    def die(*args):  # the process ends after the payment's commit, before the key's
+        raise KeyboardInterrupt("killed")
+
+    finish = idempotency._finish
+    monkeypatch.setattr(idempotency, "_finish", die)
+    body = {"method": "cash", "reference": "till 1", "amount": 500}
+    with pytest.raises(KeyboardInterrupt):
+        post(client, f"/orders/{pending_order}/payments", body, key="cash-1")
+    monkeypatch.setattr(idempotency, "_finish", finish)
+    db.session.remove()
+    short_leases()
+
+    again = post(client, f"/orders/{pending_order}/payments", body, key="cash-1")
+    assert again.status_code == 201 and again.json["amount"] == 500
+    order = db.session.scalar(db.select(Order))
+    assert [(p.method, p.amount) for p in order.payments if p.provider == "offline"] == [
+        ("cash", 500)]
+    assert again.json["id"] == [p.public_id for p in order.payments if p.provider == "offline"][0]
 
 
 @pytest.mark.parametrize("body, status, code", [
