@@ -7,18 +7,22 @@ what is left inconsistent or stuck (all must be 0).
 Starts localstripe (with Buyflow's development shim) and a FaultProxy in front of it, and
 builds the app on a fresh SQLite database (or BUYFLOW_BENCH_DATABASE_URL, emptied first)
 with provider timeouts of 1 s and the SDK's retries on. Each purchase goes through the
-flow's calls and is then refunded twice through the seller API with Idempotency-Keys;
-a 5xx answer is retried (``--tries`` in all) the way a buyer and a seller would. The
-faults: a 500, a reset before the provider acted, a reset after it acted, a stall past
-the timeout before (the request landing late) or after it, a drop after a stall. Then the
-faults stop, leases run out, reconciliation runs, and every order, payment and refund is
-compared with the provider's (buyflow/dev/fault_storm.py). Prints the figures.
+flow's calls — of every three, one with a new card, one with a new card kept after the
+mailed code, one with that saved card — and is then refunded twice through the seller
+API with Idempotency-Keys; a 5xx answer is retried (``--tries`` in all) the way a buyer
+and a seller would. The faults: a 500, a reset before the provider acted, a reset after
+it acted, a stall past the timeout before (the request landing late) or after it, a drop
+after a stall. Then the faults stop, leases run out, reconciliation runs, each refund
+request never answered below 500 is sent once more, and every order, payment and refund
+is compared with the provider's, the Idempotency-Keys left unfinished counted
+(buyflow/dev/fault_storm.py). Prints the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -101,6 +105,12 @@ def build_app(folder: str, stripe_url: str, proxy_url: str):
     return app, shop
 
 
+def mailed_code(app, email: str) -> str:
+    """The code in the newest mail to ``email`` (the locmem backend keeps them in order)."""
+    mail = next(m for m in reversed(app.extensions["mailman"].outbox) if email in m.to)
+    return re.search(r"^[ \t]+(\d{6})\s*$", mail.body, re.M).group(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("purchases", type=int, nargs="?", default=50)
@@ -118,6 +128,7 @@ def main() -> None:
             proxy.set_rule(random_plan(FAULTS, rate=args.rate, seed=args.seed))
             started = time.perf_counter()
             figures = run_storm(app, shop, proxy, stripe_url, purchases=args.purchases,
+                                read_code=lambda email: mailed_code(app, email),
                                 lease_seconds=1, tries=args.tries)
             took = time.perf_counter() - started
     finally:
@@ -127,14 +138,20 @@ def main() -> None:
     faults = ", ".join(f"{kind} {n}" for kind, n in sorted(figures.faults.items()))
     print(f"{figures.purchases} purchases, {figures.refunds_asked} refunds asked, "
           f"money calls faulted at {args.rate:.0%}, {args.tries} tries each, in {took:.0f} s")
+    print(f"  with a saved card:      {figures.saved_card_purchases} "
+          f"({args.purchases - figures.purchases} more planned: their card was never kept)")
     print(f"  faults injected:        {sum(figures.faults.values())} ({faults or 'none'})")
     print(f"  5xx answers seen:       {figures.answers_5xx} (each retried while tries were left)")
-    print(f"  orders paid:            {figures.paid}")
+    print(f"  orders paid:            {figures.paid} "
+          f"({figures.paid_by_saved_card} by a saved card)")
+    print(f"  refunds retried late:   {figures.late_retries} (after reconciliation, once)")
     print(f"  inconsistent with the provider: {figures.inconsistent}")
     print(f"  double charges:         {figures.double_charges}")
     print(f"  double refunds:         {figures.double_refunds}")
     print(f"  refunded above paid:    {figures.over_refunded}")
-    print(f"  stuck rows:             {figures.stuck}")
+    print(f"  stuck rows:             {figures.stuck} "
+          f"(saved-card payments among them: {figures.stuck_saved_card})")
+    print(f"  keys left unfinished:   {figures.unfinished_keys}")
     sys.exit(1 if figures.failures else 0)
 
 

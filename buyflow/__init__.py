@@ -109,22 +109,29 @@ def configure_extensions(app: Flask) -> None:
         i18n,
         ledger,
         locks,
+        metrics,
         models,  # noqa: F401  (the models must be known to migrations)
         payments,
         refund_requests,
         request_log,
         security,
+        static_assets,
         tasks,
         web_input,
     )
-    from .extensions import babel, csrf, db, limiter, mail, migrate
+    from .extensions import babel, compress, csrf, db, limiter, mail, migrate
     from .receipts import mail as receipt_mail
     from .sellers import webhooks as seller_webhooks
 
     db.init_app(app)
     locks.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    # Before any other after_request: compression, run last, gets the finished answer.
+    app.config.setdefault("COMPRESS_CACHE_BACKEND", static_assets.CompressedAssets)
+    app.config.setdefault("COMPRESS_CACHE_KEY", static_assets.compression_key)
+    compress.init_app(app)
     request_log.init_app(app)  # first: even a refused request has an id in the logs
+    metrics.init_app(app)  # before web_input: refused requests are counted and timed too
     web_input.init_app(app)  # bad input is refused before anything reads it
     csrf.init_app(app)
     mail.init_app(app)
@@ -144,7 +151,7 @@ def configure_extensions(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     import management
 
-    from . import embed, health
+    from . import embed, health, static_assets
     from .api import errors as api_errors
     from .api import idempotency as api_idempotency
     from .api import views as api_views
@@ -159,6 +166,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     embed.init_app(app)
     management.init_app(app)
+    static_assets.init_app(app)  # last: serves the static folders of the blueprints above
 
 
 def configure_cli(app: Flask) -> None:

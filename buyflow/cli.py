@@ -14,6 +14,7 @@ from .models import Product, ReconciliationIssue, Seller, SellerApiKey, WebhookE
 from .models.sellers import hash_api_key
 from .sellers import accounts, brand
 from .sellers.urls import UrlRefused
+from .serve import serve_command
 
 DEMO_SELLER_ID = "sel_demo"
 DEMO_PRODUCT_ID = "prod_demo_coffee"
@@ -282,3 +283,4 @@ def rotate_secrets_command() -> None:
 def init_app(app: Flask) -> None:
     for group in (sellers, products, demo, payments, secrets_at_rest):
         app.cli.add_command(group)
+    app.cli.add_command(serve_command)

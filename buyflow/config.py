@@ -74,6 +74,19 @@ class DefaultConfig:
     RECONCILE_WINDOW_HOURS = 24
     RECONCILE_EVERY_MINUTES = 10
 
+    # The app server, `flask --app wsgi serve` (gunicorn, sync workers; buyflow/serve.py,
+    # docs/deployment.md). SERVE_WORKERS None: 2 x CPUs + 1. SERVE_TIMEOUT None: the
+    # longest provider call above and half as long again (61 s by default); the server
+    # refuses to start unless it is longer than that call and at most
+    # MONEY_CALL_LEASE_SECONDS. X-Forwarded-For and -Proto are believed only from the
+    # proxies in SERVE_FORWARDED_ALLOW_IPS (addresses or CIDR networks, comma separated).
+    # SERVE_ACCESS_LOG: a file, "-" for stdout, "" for none.
+    SERVE_BIND = "127.0.0.1:8000"
+    SERVE_WORKERS = None
+    SERVE_TIMEOUT = None
+    SERVE_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+    SERVE_ACCESS_LOG = "-"
+
     # How long the buy flow waits for the bank (or the provider) to confirm a payment
     # before telling the buyer and letting them try again (seconds).
     BANK_CONFIRMATION_WAIT_SECONDS = 120
@@ -102,6 +115,16 @@ class DefaultConfig:
     # GET /readyz (buyflow/health.py): each check (database, task queue, card provider)
     # that has not answered within this many seconds has failed.
     READINESS_TIMEOUT = 2
+
+    # GET /metrics (buyflow/metrics.py), Prometheus's text format: answered only with
+    # `Authorization: Bearer <METRICS_TOKEN>` or to a client address in
+    # METRICS_ALLOWED_NETWORKS (a list of networks, or from the environment a
+    # comma-separated string: BUYFLOW_METRICS_ALLOWED_NETWORKS=10.0.0.0/8,127.0.0.1);
+    # with neither set, to nobody. METRICS_ENABLED = False removes it and every count.
+    # Several workers: PROMETHEUS_MULTIPROC_DIR in the environment (docs/deployment.md).
+    METRICS_ENABLED = True
+    METRICS_TOKEN = None
+    METRICS_ALLOWED_NETWORKS = []
 
     # Request size (buyflow/web_input.py). The largest body anything here needs is a flow
     # call or the flow's language menu carrying the signed token of a 50-item purchase
@@ -161,6 +184,19 @@ class DefaultConfig:
     # Logs: "text" (Python's default lines) or "json" (one object a line, with the
     # request id that every answer carries in X-Request-Id and queued tasks inherit).
     LOG_FORMAT = "text"
+
+    # Compression of pages, scripts and stylesheets (Flask-Compress): brotli, else
+    # gzip, as the browser accepts. Brotli's level 6 costs about as little time as its
+    # default 4 on a page and makes it 7% smaller; digested static files
+    # (buyflow/static_assets.py) are compressed once per process and kept. Streamed
+    # answers (a static file under its plain name) are sent as they are.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_BR_LEVEL = 6
+    COMPRESS_LEVEL = 6
+    COMPRESS_STREAMS = False
+    # Pages, scripts and stylesheets only: the API's and the flow's JSON answers are small
+    # and read by sellers' servers and our own script, which need nothing decoded.
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript"]
 
     # Seller webhooks may target private or loopback addresses only when this is on
     # (development and tests); in production it stays off.

@@ -68,10 +68,25 @@ def text_direction(locale: str) -> str:
     return "rtl" if order == "right-to-left" else "ltr"
 
 
+# Each shipped locale (config LANGUAGES) named in its own language, as CLDR names it
+# (Babel's ``Locale.display_name``, first letter capitalised; tests/test_i18n.py checks
+# they agree). Written out because the language menu is on every flow page, and asking
+# Babel would load the locale data of all of them into every web worker (about 15 MiB).
+LANGUAGE_NAMES = {
+    "en": "English", "fr": "Français", "de": "Deutsch", "es": "Español",
+    "it": "Italiano", "pt_BR": "Português (Brasil)", "nl": "Nederlands", "pl": "Polski",
+    "sv": "Svenska", "tr": "Türkçe", "ja": "日本語", "ko": "한국어",
+    "zh_CN": "中文 (简体, 中国)", "ru": "Русский", "ar": "العربية", "he": "עברית",
+}
+
+
 @cache
 def language_name(locale: str) -> str:
     """The locale's name in its own language, first letter capitalised where the script
-    has capitals ("Français", "Deutsch", "日本語", "العربية")."""
+    has capitals ("Français", "Deutsch", "日本語", "العربية"): from LANGUAGE_NAMES, else
+    (a locale added to LANGUAGES without its name there) from its CLDR data."""
+    if locale in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[locale]
     name = Locale.parse(locale).display_name
     return name[:1].upper() + name[1:]
 

@@ -4,7 +4,8 @@ Storage is SQLite in ``TASKS_SQLITE_PATH`` by default (``instance/huey.sqlite``:
 to start) and Redis when ``REDIS_URL`` is set. Run the worker with ``flask --app wsgi
 worker``. Features register their own tasks in their ``init_app`` (``register_task``,
 ``register_periodic``), so this module knows none of them; each task runs inside an app
-context.
+context. A task that takes whatever work is due when it starts can be woken instead of
+queued (``TaskQueue.wake``): a burst of commits then queues one run, not one each.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _EXTENSION_KEY = "buyflow.tasks"
 _AFTER_COMMIT = "buyflow.enqueue_after_commit"
 # The keyword a queued task carries its request's id in (taken off before it runs).
 _REQUEST_ID_KWARG = "_request_id"
+# In the queue's storage, under this prefix and a task's name: a woken run of that task
+# is queued and has not started yet.
+_WOKEN_KEY = "buyflow.woken:"
 
 
 @dataclass
@@ -49,12 +53,34 @@ class TaskQueue:
         else:
             task.schedule(args, carried, eta=eta)
 
+    def wake(self, name: str) -> None:
+        """Queue a run of task ``name``, without arguments, unless one is queued already
+        and has not started: for a task that does whatever work is due when it starts
+        (and wakes itself again when it leaves some), so a burst of wakes queues it once.
+        ``name`` must be registered ``wakeable``. The run is nobody's request's work, so
+        it carries no request id.
+
+        A wake-up lost with its run (the queue's storage lost, a crash between the two
+        writes below) stops further wakes until the next run of the task starts, however
+        that run was queued: the feature's sweep must queue one (``enqueue``) for the work
+        it finds waiting."""
+        key = _WOKEN_KEY + name
+        if not self.huey.put_if_empty(key, True):
+            return
+        try:
+            self.tasks[name]()
+        except Exception:
+            self.huey.delete(key)
+            raise
+
 
 def _build_huey(app: Flask) -> Huey:
-    immediate = app.config["TASKS_IMMEDIATE"]
+    # No task's return value is ever read (``enqueue`` answers nothing): storing them
+    # would cost a write per task and grow the storage for ever.
+    options = {"immediate": app.config["TASKS_IMMEDIATE"], "results": False}
     if app.config["REDIS_URL"]:
-        return RedisHuey("buyflow", url=app.config["REDIS_URL"], immediate=immediate)
-    return SqliteHuey("buyflow", filename=app.config["TASKS_SQLITE_PATH"], immediate=immediate)
+        return RedisHuey("buyflow", url=app.config["REDIS_URL"], **options)
+    return SqliteHuey("buyflow", filename=app.config["TASKS_SQLITE_PATH"], **options)
 
 
 def _in_app_context(app: Flask, fn: Callable) -> Callable:
@@ -83,13 +109,29 @@ def init_app(app: Flask) -> None:
         queue.huey.create_consumer(workers=workers, periodic=True).run()
 
 
-def register_task(app: Flask, name: str, fn: Callable, **options) -> TaskWrapper:
+def register_task(app: Flask, name: str, fn: Callable, *, wakeable: bool = False,
+                  **options) -> TaskWrapper:
     """Make ``fn`` the task ``name`` of ``app``'s queue (``options`` as Huey's: retries,
-    retry_delay), run inside an app context."""
+    retry_delay), run inside an app context. A ``wakeable`` task can be queued by
+    ``TaskQueue.wake`` too: each of its runs, however queued, first says it started, so
+    the next wake queues another run."""
     queue: TaskQueue = app.extensions[_EXTENSION_KEY]
-    task = queue.huey.task(name=name, **options)(_in_app_context(app, fn))
+    run = _in_app_context(app, fn)
+    if wakeable:
+        run = _saying_it_started(queue.huey, name, run)
+    task = queue.huey.task(name=name, **options)(run)
     queue.tasks[name] = task
     return task
+
+
+def _saying_it_started(huey: Huey, name: str, fn: Callable) -> Callable:
+    key = _WOKEN_KEY + name
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        huey.delete(key)  # before any work: a wake from now on queues another run
+        return fn(*args, **kwargs)
+    return run
 
 
 def register_periodic(app: Flask, name: str, schedule, fn: Callable) -> TaskWrapper:

@@ -4,9 +4,12 @@ layout rules that let the flow mirror itself for right-to-left languages."""
 import re
 
 import pytest
+from babel import Locale
 
 from buyflow import PROJECT_ROOT
+from buyflow.config import DefaultConfig
 from buyflow.i18n import (
+    LANGUAGE_NAMES,
     language_name,
     negotiate_locale,
     supported_locale,
@@ -51,6 +54,18 @@ def test_text_direction_comes_from_cldr(locale, direction):
 ])
 def test_languages_are_named_in_their_own_language(locale, name):
     assert language_name(locale) == name
+
+
+def test_every_shipped_language_is_named_as_cldr_names_it():
+    # The table spares web workers Babel's locale data; it must say what that data says.
+    for locale in DefaultConfig.LANGUAGES:
+        cldr = Locale.parse(locale).display_name
+        assert LANGUAGE_NAMES[locale] == cldr[:1].upper() + cldr[1:], locale
+
+
+def test_a_language_without_a_written_name_is_named_from_cldr():
+    assert "uk" not in LANGUAGE_NAMES
+    assert language_name("uk") == "Українська"
 
 
 # One request per test: the test client shares the fixture's app context (and so ``g``).

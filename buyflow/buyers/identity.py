@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import update
 
 from ..extensions import db
 from ..models import Buyer, BuyerEmail
@@ -35,10 +36,33 @@ def buyer_for_email(email: str) -> Buyer:
     does nothing when the other one's is there, and both use that."""
     buyer = buyer_by_email(email)
     if buyer is None:
-        db.session.execute(insert_for(db.session, Buyer).values(email=email, session_epoch=0)
-                           .on_conflict_do_nothing(index_elements=["email"]))
+        buyer = db.session.scalar(
+            insert_for(db.session, Buyer).values(email=email, session_epoch=0)
+            .on_conflict_do_nothing(index_elements=["email"]).returning(Buyer))
+    if buyer is None:  # the other one's insert was first
         buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
     return buyer
+
+
+def customer_key(buyer: Buyer) -> str:
+    """The idempotency key that makes ``buyer``'s customer at the provider: the buyer
+    row's (its id with its creation time: ids of deleted rows come back on SQLite), so two
+    first checkouts of one buyer at once make one customer."""
+    return f"buyflow-customer-{buyer.id}-{buyer.created_at.timestamp():.6f}"
+
+
+def record_customer(buyer_id: int, customer_ref: str) -> None:
+    """Record ``customer_ref`` as the buyer's customer at the provider, unless it has one
+    already (made by another first checkout at the same moment, under the same key: the
+    first reference is kept). Written, not committed; the buyer's loaded reference is
+    expired, so it is read again when next used."""
+    db.session.execute(update(Buyer).where(Buyer.id == buyer_id,
+                                           Buyer.provider_customer_ref.is_(None))
+                       .values(provider_customer_ref=customer_ref)
+                       .execution_options(synchronize_session=False))
+    buyer = db.session.identity_map.get(db.session.identity_key(Buyer, buyer_id))
+    if buyer is not None:
+        db.session.expire(buyer, ["provider_customer_ref"])
 
 
 def verified_emails(buyer: Buyer) -> list[str]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..buyers.cards import find_card, save_card
-from ..buyers.identity import buyer_for_email
+from ..buyers.identity import buyer_for_email, customer_key, record_customer
 from ..errors import CodedError
 from ..extensions import db
 from ..models import Buyer, Order, Payment, Product, Seller
@@ -54,12 +53,14 @@ class PayOutcome:
 def find_seller_and_product(seller_id: str, product_id: str) -> tuple[Seller, Product]:
     """The seller and its active product; CheckoutError if either is unknown, or the
     product belongs to another seller."""
-    seller = db.session.scalar(db.select(Seller).filter_by(public_id=seller_id))
-    if seller is None:
+    found = db.session.execute(
+        db.select(Seller, Product).where(Seller.public_id == seller_id)
+        .outerjoin(Product, (Product.seller_id == Seller.id) & (Product.public_id == product_id)
+                   & Product.active)
+    ).first()
+    if found is None:
         raise CheckoutError("unknown_seller", 404)
-    product = db.session.scalar(
-        db.select(Product).filter_by(public_id=product_id, seller_id=seller.id, active=True)
-    )
+    seller, product = found
     if product is None:
         raise CheckoutError("unknown_product", 404)
     return seller, product
@@ -78,9 +79,19 @@ def _refuse_unpayable(order: Order) -> None:
         raise CheckoutError("already_paid", 409)
 
 
-def _open_order(flow: FlowState, email: str) -> Order:
-    """Open (or reopen) this flow's order for ``email``, with the email's buyer and the
-    buyer's customer at the provider (made on the first purchase)."""
+@dataclass(frozen=True)
+class _Opened:
+    order: Order
+    held_credit: int  # what was reserved for it when it was opened
+    new_customer_ref: str | None  # the buyer's customer, made now: not recorded yet
+
+
+def _open_order(flow: FlowState, email: str) -> _Opened:
+    """Open (or reopen) this flow's order for ``email``, with the email's buyer, and
+    commit; then, for a buyer without a customer at the provider (its first purchase),
+    make one, under the key of the buyer's row (``identity.customer_key``). Its reference
+    is returned for the caller to record (``identity.record_customer``) before anything
+    is charged under it: with the card attempt's recovery point, or on its own."""
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
     purchase = flow.what
     order = _order_for(flow)
@@ -96,24 +107,25 @@ def _open_order(flow: FlowState, email: str) -> Order:
         db.session.add(order)
     order.buyer = buyer
     order.buyer_email = email
+    # Read before the commit expires them.
+    held = credit_payments.held_credit(order)
+    key = None if buyer.provider_customer_ref else customer_key(buyer)
     try:
         db.session.commit()
     except IntegrityError:  # the same flow started twice at once: use the first order
         db.session.rollback()
         return _open_order(flow, email)
+    customer_ref = None
+    if key is not None:
+        customer_ref = get_provider().ensure_customer(email, None, idempotency_key=key)
+    return _Opened(order, held.amount if held else 0, customer_ref)
 
-    if not buyer.provider_customer_ref:
-        # Two first checkouts of one buyer at once make one customer: the key is the
-        # buyer row's (its id with its creation time: ids of deleted rows come back on
-        # SQLite), and only the first reference is kept.
-        key = f"buyflow-customer-{buyer.id}-{buyer.created_at.timestamp():.6f}"
-        ref = get_provider().ensure_customer(email, None, idempotency_key=key)
-        db.session.execute(update(Buyer).where(Buyer.id == buyer.id,
-                                               Buyer.provider_customer_ref.is_(None))
-                           .values(provider_customer_ref=ref))
+
+def _record_customer(opened: _Opened) -> None:
+    """Record the customer ``_open_order`` made, if it made one, and commit."""
+    if opened.new_customer_ref is not None:
+        record_customer(opened.order.buyer_id, opened.new_customer_ref)
         db.session.commit()
-        db.session.refresh(buyer)
-    return order
 
 
 def start_checkout(flow: FlowState, email: str, credit: int = 0,
@@ -125,16 +137,25 @@ def start_checkout(flow: FlowState, email: str, credit: int = 0,
     buyer's browser confirms with the card they enter, for what is left to pay — none when
     the credit pays it all (the order is paid then). With ``keep_card_for`` (a card
     token's access to the email), the card is kept as one of the buyer's saved cards once
-    it paid. The outcome's client secret is for the browser."""
-    order = _open_order(flow, email)
-    held = _reserve_credit(order, credit, credit_for)
-    order = db.session.get(Order, order.id)
-    if order.status != OrderStatus.PENDING:
-        return PayOutcome(order, held)
+    it paid. The outcome's client secret is for the browser.
+
+    A first purchase's customer at the provider is recorded with the card attempt's row
+    (``charges.open_browser_attempt``): the transactions are the order's, the attempt's
+    recovery point and the provider's answer."""
+    opened = _open_order(flow, email)
+    order, customer_ref = opened.order, opened.new_customer_ref
+    if _credit_changes(opened, credit, credit_for):
+        _record_customer(opened)  # first: an open attempt is settled under the customer
+        customer_ref = None
+        held = _reserve_credit(order, credit)
+        order = db.session.get(Order, order.id)
+        if order.status != OrderStatus.PENDING:  # the credit paid it all
+            return PayOutcome(order, held)
     if keep_card_for is not None:
         _check_access_to_order(order, keep_card_for)
     try:
-        attempt = charges.open_browser_attempt(order, keep_card=keep_card_for is not None)
+        attempt = charges.open_browser_attempt(order, keep_card=keep_card_for is not None,
+                                               new_customer_ref=customer_ref)
     except charges.OrderNotPayable:
         order = db.session.get(Order, order.id)
         return PayOutcome(order, _latest_payment(order))
@@ -186,31 +207,41 @@ def start_checkout_for_saved_card(flow: FlowState, access: CardAccess,
                                   credit: int) -> PayOutcome:
     """``start_checkout`` without a card attempt for the browser: the saved card is
     charged from here."""
-    order = _open_order(flow, access.email)
-    held = _reserve_credit(order, credit, access)
+    opened = _open_order(flow, access.email)
+    _record_customer(opened)  # charged from here under it
+    order = opened.order
+    if _credit_changes(opened, credit, access):
+        held = _reserve_credit(order, credit)
+    else:
+        held = credit_payments.held_credit(order)
     return PayOutcome(db.session.get(Order, order.id), held)
 
 
-def _reserve_credit(order: Order, credit: int, access: CardAccess | None) -> Payment | None:
-    """Reserve ``credit`` of the order's buyer's balance for it (what was reserved before
-    is given back first; 0 reserves nothing), and commit. Spending credit needs the card
-    token's proof that the email is the buyer's. A card attempt opened for the old rest
-    is cancelled first (it charges what was left then); one being charged right now makes
-    it wait (payment_in_progress)."""
+def _credit_changes(opened: _Opened, credit: int, access: CardAccess | None) -> bool:
+    """Whether ``credit`` differs from what was reserved for the order when it was opened
+    (then ``_reserve_credit`` moves it, under the order's lock). Spending credit needs the
+    card token's proof that the email is the buyer's: CheckoutError card_token_invalid
+    otherwise."""
     if credit and access is None:
         raise CheckoutError("card_token_invalid", 403)
     if access is not None:
-        _check_access_to_order(order, access)
-    held = credit_payments.held_credit(order)
-    if (held.amount if held else 0) != credit:
-        for attempt in [p for p in order.payments if p.provider == get_provider().name
-                        and p.status in OPEN_PAYMENT_STATUSES]:
-            try:
-                charges.settle_attempt(attempt)
-            except charges.ChargeInProgress:
-                raise CheckoutError("payment_in_progress", 409) from None
-        order = db.session.get(Order, order.id)
-        _refuse_unpayable(order)
+        _check_access_to_order(opened.order, access)
+    return opened.held_credit != credit
+
+
+def _reserve_credit(order: Order, credit: int) -> Payment | None:
+    """Reserve ``credit`` of the order's buyer's balance for it (what was reserved before
+    is given back first; 0 reserves nothing), and commit. A card attempt opened for the
+    old rest is cancelled first (it charges what was left then); one being charged right
+    now makes it wait (payment_in_progress)."""
+    for attempt in [p for p in order.payments if p.provider == get_provider().name
+                    and p.status in OPEN_PAYMENT_STATUSES]:
+        try:
+            charges.settle_attempt(attempt)
+        except charges.ChargeInProgress:
+            raise CheckoutError("payment_in_progress", 409) from None
+    order = db.session.get(Order, order.id)
+    _refuse_unpayable(order)
     try:
         held = credit_payments.hold_credit(order, order.buyer, credit)
     except book.LedgerError as exc:

@@ -63,6 +63,16 @@ BUYER_MESSAGES = {
     "card_token_invalid": _l("Your saved cards could not be unlocked. Ask for a new code."),
 }
 
+# The codes the flow's page may have to show without the server's words, so their
+# messages travel in the page: those the card provider's adapter answers
+# (static/providers/<name>.js) and those flow.js gives itself when the server's answer is
+# missing, unreadable or never final. Every other refusal comes with its message.
+PAGE_CODES = (
+    "authentication_failed", "card_declined", "expired_card", "incorrect_cvc",
+    "incorrect_number", "insufficient_funds", "invalid_expiry", "processing_error",
+    "provider_unavailable", "bank_timeout",
+)
+
 
 def buyer_message(code: str) -> str:
     """The localized message for ``code`` (a generic one for codes we do not know)."""

@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import undefer
 from werkzeug.exceptions import HTTPException
@@ -42,7 +42,7 @@ from .checkout import (
     refresh_payment,
     start_checkout,
 )
-from .messages import BUYER_MESSAGES, buyer_message
+from .messages import PAGE_CODES, buyer_message
 from .purchase import Purchase, purchase_of_product, purchase_of_request
 from .saved_cards import (
     CardAccess,
@@ -139,7 +139,8 @@ def open_flow():
         "flow": dump_flow_state(flow),
         "parentOrigin": origin,
         "locale": g.locale,
-        "provider": provider,
+        # The adapter's config; the origins the CSP allows stay in the CSP.
+        "provider": {name: value for name, value in provider.items() if name not in _CSP_KEYS},
         # The buyer just chose this language (the menu posts the page back): the menu
         # keeps the focus, so a keyboard user goes on from where they were.
         "languageChosen": request.method == "POST",
@@ -150,16 +151,8 @@ def open_flow():
             "savedCardsConfirm": url_for("flow.saved_cards_confirm"),
             "paySaved": url_for("flow.pay_saved"),
         },
-        "messages": {code: str(message) for code, message in BUYER_MESSAGES.items()},
         "bankWaitSeconds": current_app.config["BANK_CONFIRMATION_WAIT_SECONDS"],
-        "text": {
-            "processing": _("Processing your payment…"),
-            "authenticating": _("Waiting for your bank to confirm…"),
-            "title": _("Checkout"),
-            "close": _("Close"),
-            "cardsShown": _("Your saved cards are shown. Choose one, or pay with a new card."),
-            "noCards": _("You have no saved cards yet. You can save the card you pay with."),
-        },
+        **_page_texts(),
     }
     theme = page_theme(seller)
     response = Response(render_template(
@@ -175,6 +168,35 @@ def open_flow():
     response.headers["Content-Security-Policy"] = _flow_csp(seller.origins, theme.style_source)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# What of the provider's browser_config() is for the page's CSP only.
+_CSP_KEYS = ("script_src", "connect_src", "frame_src", "display_name")
+_PAGE_TEXTS = "buyflow.flow.page_texts"
+
+
+def _page_texts() -> dict:
+    """The texts the flow page's script shows, in the request's locale: ``messages`` (by
+    code, those it may show without the server's words: ``PAGE_CODES``) and ``text``.
+    Rendered once per locale and app, then kept (the catalogs do not change while the app
+    runs)."""
+    kept = current_app.extensions.setdefault(_PAGE_TEXTS, {})
+    locale = str(get_locale())
+    if locale not in kept:
+        kept[locale] = {
+            "messages": {code: buyer_message(code) for code in PAGE_CODES},
+            "text": {
+                "processing": _("Processing your payment…"),
+                "authenticating": _("Waiting for your bank to confirm…"),
+                "title": _("Checkout"),
+                "close": _("Close"),
+                "cardsShown": _(
+                    "Your saved cards are shown. Choose one, or pay with a new card."),
+                "noCards": _(
+                    "You have no saved cards yet. You can save the card you pay with."),
+            },
+        }
+    return kept[locale]
 
 
 # A press of Pay with a saved card, named by the page: 16 to 64 URL-safe characters.

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ..buyers.identity import record_customer
 from ..extensions import db
 from ..locks import locked
 from ..models import Order, Payment
@@ -46,7 +47,7 @@ from .base import (
 )
 from .refunds import in_flight, lease_end
 from .service import apply_payment_action, record_charge_outcome
-from .states import OPEN_PAYMENT_STATUSES, Action, OrderStatus
+from .states import OPEN_PAYMENT_STATUSES, Action, OrderStatus, PaymentStatus
 
 # How far before a payment's row the provider's charge may have been created (clocks).
 _LOOKUP_MARGIN = timedelta(minutes=10)
@@ -104,29 +105,40 @@ def open_attempt(order: Order, entry_ref: str, card: SavedCard) -> tuple[Payment
     raise ChargeInProgress()
 
 
-def open_browser_attempt(order: Order, keep_card: bool = False) -> Attempt:
+def open_browser_attempt(order: Order, keep_card: bool = False,
+                         new_customer_ref: str | None = None) -> Attempt:
     """The order's card attempt for the buyer's browser to confirm with the card they
     enter: the open one when it still waits for a card, for what is left to pay (a second
     press of Pay, a retry after a declined card's error in the page), or when the buyer is
     at their bank's page; else a new one. A new one is phase 1 as in ``open_attempt`` (the
     row with its lease, committed), then opened at the provider under the payment's own
     key, which moves no money: the browser's confirmation does, once. Commits.
+    ``new_customer_ref``, a customer just made at the provider for the order's buyer, is
+    recorded on the buyer (``identity.record_customer``) in phase 1's transaction, so the
+    recovery point names the customer the PaymentIntent is opened under.
     OrderNotPayable, ChargeInProgress, or PaymentError from the provider."""
     for _ in range(3):
         order = locked(Order, order.id)
-        provider = get_provider().name
+        if new_customer_ref is not None:
+            record_customer(order.buyer_id, new_customer_ref)
+            new_customer_ref = None
+        provider = get_provider()
         due = amount_to_charge(order)
         if order.status != OrderStatus.PENDING or due == 0:
             db.session.commit()
             raise OrderNotPayable(order.status)
         others = [p for p in order.payments
-                  if p.provider == provider and p.status in OPEN_PAYMENT_STATUSES]
+                  if p.provider == provider.name and p.status in OPEN_PAYMENT_STATUSES]
         if not others:
-            payment = Payment(order=order, provider=provider, amount=due,
+            payment = Payment(order=order, provider=provider.name, amount=due,
                               currency=order.currency, provider_call_until=lease_end())
             db.session.add(payment)
+            db.session.flush()
+            # Read before the commit, which expires every row read so far.
+            ids = payment.id, order.id
+            request = _browser_request(payment, keep_card)
             db.session.commit()
-            return _open_in_browser(payment, keep_card)
+            return _call_and_settle(*ids, lambda: provider.start_browser_charge(request))
         db.session.commit()
         for other in others:
             reused = _still_for_the_browser(other, due, keep_card)
@@ -136,15 +148,13 @@ def open_browser_attempt(order: Order, keep_card: bool = False) -> Attempt:
     raise ChargeInProgress()
 
 
-def _open_in_browser(payment: Payment, keep_card: bool) -> Attempt:
-    order = payment.order
-    request = BrowserChargeRequest(
+def _browser_request(payment: Payment, keep_card: bool) -> BrowserChargeRequest:
+    return BrowserChargeRequest(
         amount=Money(payment.amount, payment.currency),
-        customer_ref=order.buyer.provider_customer_ref,
+        customer_ref=payment.order.buyer.provider_customer_ref,
         idempotency_key=payment.idempotency_key, keep_card=keep_card,
         metadata=_metadata(payment),
     )
-    return _call_and_settle(payment.id, lambda: get_provider().start_browser_charge(request))
 
 
 def _metadata(payment: Payment) -> dict:
@@ -152,13 +162,14 @@ def _metadata(payment: Payment) -> dict:
     return {PAYMENT_METADATA_KEY: payment.public_id, "buyflow_order": payment.order.public_id}
 
 
-def _call_and_settle(payment_id: int, call) -> Attempt:
-    """The provider's answer to ``call`` recorded for the attempt. PaymentError when the
-    provider cannot be reached: the lease is released first, the outcome left unknown."""
+def _call_and_settle(payment_id: int, order_id: int, call) -> Attempt:
+    """The provider's answer to ``call`` recorded for the attempt (of order ``order_id``).
+    PaymentError when the provider cannot be reached: the lease is released first, the
+    outcome left unknown."""
     try:
         outcome = call()
     except PaymentError:
-        _release(payment_id)
+        _release(payment_id, order_id)
         raise
     return _settle(payment_id, outcome)
 
@@ -198,20 +209,40 @@ def charge(payment: Payment) -> Attempt:
         idempotency_key=payment.idempotency_key,
         metadata=_metadata(payment),
     )
-    return _call_and_settle(payment.id, lambda: get_provider().charge(request))
+    return _call_and_settle(payment.id, order.id, lambda: get_provider().charge(request))
 
 
 def resume_charge(payment: Payment) -> Attempt:
     """Drive an existing attempt one step further (see the module docstring). Commits.
-    An attempt under way, or already ended, is returned as it stands."""
+    An attempt under way is returned as it stands; one already ended too, but for a
+    success, read once more at the provider (``_ended_success``)."""
     payment_id = payment.id
-    if _claim(payment_id) != _CLAIMED:
+    claim = _claim(payment_id)
+    if claim == _ENDED:
+        return _ended_success(payment_id)
+    if claim != _CLAIMED:
         return Attempt(db.session.get(Payment, payment_id))
     payment = db.session.get(Payment, payment_id)
     if not payment.provider_payment_ref:
         return charge(payment)
     ref = payment.provider_payment_ref
-    return _call_and_settle(payment_id, lambda: get_provider().charge_status(ref))
+    return _call_and_settle(payment_id, payment.order_id,
+                            lambda: get_provider().charge_status(ref))
+
+
+def _ended_success(payment_id: int) -> Attempt:
+    """An attempt that ended before this call: a success recorded from the provider's
+    webhook, before the buyer's page asked, carries none of what only the provider's full
+    answer says (the card, whether the buyer keeps it), so it is read once more and
+    recorded (the status stays; the card is filled in). Anything else as it stands."""
+    payment = db.session.get(Payment, payment_id)
+    if payment.status != PaymentStatus.SUCCEEDED or not payment.provider_payment_ref:
+        return Attempt(payment)
+    try:
+        outcome = get_provider().charge_status(payment.provider_payment_ref)
+    except PaymentError:  # the success stands; the card stays unknown
+        return Attempt(payment)
+    return _settle(payment_id, outcome)
 
 
 def settle_attempt(payment: Payment) -> None:
@@ -240,7 +271,7 @@ def settle_attempt(payment: Payment) -> None:
                                     or outcome.awaiting_card):
             outcome = provider.cancel_charge(outcome.payment_ref)
     except PaymentError:
-        _release(payment_id)
+        _release(payment_id, payment.order_id)
         raise
     locked(Order, payment.order_id)
     payment = locked(Payment, payment_id)
@@ -294,18 +325,18 @@ def _payment_for_entry(entry_ref: str) -> Payment | None:
     return db.session.scalar(db.select(Payment).filter_by(provider_setup_ref=entry_ref))
 
 
-def _release(payment_id: int) -> None:
-    locked(Order, db.session.get(Payment, payment_id).order_id)
+def _release(payment_id: int, order_id: int) -> None:
+    locked(Order, order_id)
     payment = locked(Payment, payment_id)
     payment.provider_call_until = None
     db.session.commit()
 
 
 def _settle(payment_id: int, outcome: ChargeOutcome) -> Attempt:
+    """Record ``outcome`` for the attempt and release its lease, in one transaction under
+    the order's lock then the row's (``record_charge_outcome`` takes them). Commits."""
     payment = db.session.get(Payment, payment_id)
-    locked(Order, payment.order_id)
-    payment = locked(Payment, payment_id)
-    payment.provider_call_until = None
     record_charge_outcome(payment, outcome)
+    payment.provider_call_until = None
     db.session.commit()
     return Attempt(db.session.get(Payment, payment_id), outcome.client_secret, outcome)

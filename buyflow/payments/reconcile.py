@@ -143,6 +143,8 @@ def _settle_left_behind_refunds(now, limit, report) -> None:
                                                part.public_id)
             if outcome is not None:
                 decision = record_refund_outcome(part, outcome)
+                # The call whose lease ran out is over: its answer is recorded now.
+                locked(RefundPart, part.id).provider_call_until = None
                 db.session.commit()
                 if decision is not None and decision.changes:
                     report.refunds_settled += 1

@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import csrf, db
 from ..models import Payment
 from . import get_provider
-from .base import ProviderRefundEvent, WebhookSignatureError
+from .base import ChargeOutcome, PaymentError, ProviderRefundEvent, WebhookSignatureError
 from .reconcile import apply_provider_refund
-from .service import apply_payment_action
+from .service import apply_payment_action, record_charge_outcome
+from .states import Action
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,36 @@ def receive(provider_name: str):
     if payment is None:
         log.info("%s event %s is about no payment of ours", provider_name, event.event_id)
         return jsonify(received=True, applied=False)
+    outcome = _full_answer(provider, payment, event)
     try:
-        decision = apply_payment_action(payment, event.action, provider_event_id=event.event_id,
-                                        failure_code=event.failure_code,
-                                        payment_ref=event.payment_ref)
+        if outcome is not None:
+            decision = record_charge_outcome(payment, outcome, provider_event_id=event.event_id)
+        else:
+            decision = apply_payment_action(payment, event.action,
+                                            provider_event_id=event.event_id,
+                                            failure_code=event.failure_code,
+                                            payment_ref=event.payment_ref)
         db.session.commit()
     except IntegrityError:  # the same event delivered twice at the same moment
         db.session.rollback()
         return jsonify(received=True, applied=False)
-    return jsonify(received=True, applied=decision.changes)
+    return jsonify(received=True, applied=bool(decision and decision.changes))
+
+
+def _full_answer(provider, payment: Payment, event) -> ChargeOutcome | None:
+    """For a success of a card entered in the buyer's browser whose card we do not know
+    yet (the buyer's page may never ask: closed once paid), the provider's full answer,
+    which names the card; None otherwise, or when the provider does not answer (the
+    event's action is applied then, the card left unknown)."""
+    ref = event.payment_ref or payment.provider_payment_ref
+    if (event.action != Action.SUCCEED or payment.provider != provider.name
+            or payment.provider_method_ref or not ref):
+        return None
+    try:
+        return provider.charge_status(ref)
+    except PaymentError:
+        log.warning("could not read %s %s for its card", provider.name, ref)
+        return None
 
 
 def _receive_refunds(event: ProviderRefundEvent):

@@ -29,7 +29,6 @@ from ..models import Order
 from ..tasks import enqueue_after_commit
 from .content import RECEIPTED, Receipt, build_receipt
 from .numbers import issue_receipt
-from .pdf import receipt_pdf
 
 
 def receipt_file_name(order: Order) -> str:
@@ -47,6 +46,9 @@ def _message(order: Order) -> EmailMessage:
             body=_body(receipt, link),
             to=[order.buyer_email],
         )
+    # fpdf2 and HarfBuzz only here (and in the PDF download): web workers never load them.
+    from .pdf import receipt_pdf
+
     message.attach(receipt_file_name(order), receipt_pdf(receipt), "application/pdf")
     return message
 

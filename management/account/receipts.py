@@ -9,7 +9,6 @@ from buyflow.extensions import db
 from buyflow.models import Order
 from buyflow.receipts.content import build_receipt, has_receipt
 from buyflow.receipts.mail import receipt_file_name
-from buyflow.receipts.pdf import receipt_pdf
 from buyflow.sellers.brand import logo_url
 
 from ..auth.sessions import buyer_required
@@ -41,6 +40,9 @@ def receipt(order_id: str):
 @buyer_required
 def receipt_download(order_id: str):
     """The receipt of one of the buyer's paid orders as a PDF file."""
+    # fpdf2 and HarfBuzz only when a PDF is made: web workers serving pages never load them.
+    from buyflow.receipts.pdf import receipt_pdf
+
     order = _receipted_order(order_id)
     return Response(receipt_pdf(build_receipt(order, str(get_locale()))),
                     mimetype="application/pdf", headers={

@@ -46,7 +46,8 @@ def field(page, name: str):
 
 
 def sent_year(page) -> str:
-    return page.evaluate("() => field.value.card.exp_year")
+    # The adapter's field holds the provider's card Element once Stripe.js is there.
+    return page.evaluate("async () => (await field.card).value.card.exp_year")
 
 
 def test_a_four_digit_year_typed_key_by_key_stays_whole(card_page):

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from buyflow import PROJECT_ROOT
 from buyflow.payments import get_provider
+from buyflow.static_assets import asset_url
 from tests.conftest import SELLER_ORIGIN
 # The management pages' sign-in fixtures, for the add-card page.
 from tests.management.conftest import ask_code, enter_code, signed_in  # noqa: F401
@@ -37,7 +38,8 @@ def own_scripts(client, html: str) -> dict[str, str]:
 
 
 def assert_only_the_adapter_names_the_provider(client, app, html: str) -> None:
-    adapter = f"/flow/static/providers/{provider_name(app)}.js"
+    with app.test_request_context():
+        adapter = asset_url("flow", f"providers/{provider_name(app)}.js")
     scripts = own_scripts(client, html)
     assert adapter in scripts
     assert "window.buyflowCardProvider" in scripts[adapter]

@@ -1,6 +1,9 @@
 """Saved cards in the buy flow: saved with a confirmed code, shown and used only after
 one, never to someone who did not prove the email."""
 
+import json
+import time
+
 import pytest
 import requests
 
@@ -9,6 +12,7 @@ from buyflow.models import AuditEntry, Card, Payment
 from buyflow.sellers.requests import sign_purchase_request
 from tests.conftest import SELLER_ORIGIN, page_data
 from tests.management.conftest import code_in
+from tests.payments.test_stripe import signed
 
 ANN = "ann@example.com"
 ATTEMPT = "a" * 32
@@ -309,3 +313,52 @@ def test_two_presses_of_pay_with_a_saved_card_at_once_charge_once(
     assert all(a.status_code < 500 for a in answers)
     order_id = next(a.json["order"] for a in answers if a.json.get("status") == "paid")
     assert len(provider_book.succeeded(order_id)) == 1
+
+
+def provider_tells_of_success(client, opened, event_id: str) -> None:
+    """The provider's webhook: the PaymentIntent the checkout opened succeeded (an event
+    names no card)."""
+    payload = json.dumps({
+        "id": event_id, "object": "event", "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": {"id": opened.json["client_secret"].split("_secret_")[0],
+                            "object": "payment_intent", "status": "succeeded",
+                            "metadata": {"buyflow_payment": opened.json["payment"]},
+                            "last_payment_error": None}}}).encode()
+    hook = client.post("/webhooks/stripe", data=payload,
+                       headers={**signed(payload), "Content-Type": "application/json"})
+    assert hook.json["applied"] is True
+
+
+def test_a_kept_card_is_saved_when_the_providers_webhook_came_before_the_page_asked(
+        client, product, open_flow, unlock, confirm_in_browser):
+    data = open_flow(product.seller, product)
+    token = unlock(data)["card_token"]
+    opened = client.post("/flow/api/checkout", json={
+        "flow": data["flow"], "email": "ann@example.com", "card_token": token, "save": True})
+    assert confirm_in_browser(opened.json["client_secret"]) == "succeeded"
+    # The provider tells us first, then the page asks.
+    provider_tells_of_success(client, opened, "evt_before_the_page")
+
+    paid = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                  "payment": opened.json["payment"]})
+    assert paid.json["status"] == "paid"
+    db.session.expire_all()
+    payment = db.session.scalar(db.select(Payment).filter_by(public_id=opened.json["payment"]))
+    assert (payment.card_brand, payment.card_last4) == ("visa", "4242")
+    assert [(card.brand, card.last4) for card in db.session.scalars(db.select(Card))] == [
+        ("visa", "4242")]
+
+
+def test_the_card_is_known_when_only_the_providers_webhook_told_of_the_payment(
+        client, product, open_flow, confirm_in_browser):
+    data = open_flow(product.seller, product)
+    opened = client.post("/flow/api/checkout", json={"flow": data["flow"],
+                                                     "email": "ann@example.com"})
+    assert confirm_in_browser(opened.json["client_secret"]) == "succeeded"
+    # The buyer closed the page: only the provider tells us.
+    provider_tells_of_success(client, opened, "evt_page_closed")
+    db.session.expire_all()
+    payment = db.session.scalar(db.select(Payment).filter_by(public_id=opened.json["payment"]))
+    assert (payment.status, payment.order.status) == ("succeeded", "paid")
+    assert (payment.card_brand, payment.card_last4) == ("visa", "4242")

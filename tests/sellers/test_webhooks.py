@@ -179,19 +179,76 @@ def backlog(seller, count: int) -> list[int]:
     return db.session.scalars(db.select(WebhookDelivery.id).order_by("id")).all()
 
 
-def test_one_task_drains_a_backlog_in_one_claim(app, seller, endpoint_secret, receiver):
+def test_a_burst_of_commits_queues_one_task_that_delivers_them_all(app, seller,
+                                                                  endpoint_secret, receiver):
     ids = backlog(seller, 5)
     huey = get_tasks().huey
-    assert huey.pending_count() == 5
-    huey.execute(huey.dequeue())  # the first task delivers all five...
-    assert len(receiver.requests) == 5
-    while (task := huey.dequeue()) is not None:  # ...the other tasks find nothing left
-        huey.execute(task)
-    db.session.expire_all()
+    assert huey.pending_count() == 1  # five commits woke the worker's task once
+    huey.execute(huey.dequeue())  # ...and it delivers all five
+    assert huey.pending_count() == 0
     assert len(receiver.requests) == 5
     assert len({headers["webhook-id"] for headers, _ in receiver.requests}) == 5
+    db.session.expire_all()
     assert [d.status for d in db.session.scalars(
         db.select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))] == ["delivered"] * 5
+
+
+def test_a_backlog_beyond_one_batch_is_drained_batch_after_batch(app, seller, endpoint_secret,
+                                                                receiver, run_queue,
+                                                                monkeypatch):
+    monkeypatch.setattr(webhooks, "CLAIM_BATCH", 2)
+    backlog(seller, 5)
+    run_queue()  # a full batch wakes the task again for the next one
+    assert sorted(json.loads(body)["data"]["order"]["id"] for _, body in receiver.requests) \
+        == [f"ord_{i}" for i in range(5)]
+    assert [d.status for d in db.session.scalars(db.select(WebhookDelivery))] \
+        == ["delivered"] * 5
+    assert get_tasks().huey.pending_count() == 0
+
+
+def test_410_in_a_batch_cancels_what_waits_for_the_endpoint_unposted(seller, endpoint_secret,
+                                                                     receiver):
+    receiver.answers = [200, 500, 410]
+    backlog(seller, 4)
+    get_tasks().huey.flush()
+    assert deliver_webhooks() == 4
+    assert len(receiver.requests) == 3  # the fourth is not posted after the 410
+    deliveries = db.session.scalars(db.select(WebhookDelivery).order_by("id")).all()
+    assert [(d.status, d.attempts) for d in deliveries] == [
+        ("delivered", 1), ("canceled", 1), ("canceled", 1), ("canceled", 0)]
+    assert [a.status_code for d in deliveries for a in d.log] == [200, 500, 410]
+    assert seller.webhook_endpoints[0].enabled is False
+
+
+class WorkerDied(Exception):
+    pass
+
+
+def test_a_worker_dying_mid_batch_leaves_the_batch_to_be_posted_again_after_its_claim(
+        app, seller, endpoint_secret, receiver, monkeypatch):
+    ids = backlog(seller, 3)
+    get_tasks().huey.flush()
+    post = webhooks._post
+
+    def post_then_die(delivery, now, timeout):
+        if receiver.requests:
+            raise WorkerDied
+        return post(delivery, now, timeout)
+
+    monkeypatch.setattr(webhooks, "_post", post_then_die)
+    started = utcnow()
+    with pytest.raises(WorkerDied):
+        deliver_webhooks(ids, now=started)
+    monkeypatch.undo()
+    db.session.rollback()
+    assert deliver_webhooks(now=started + timedelta(seconds=1)) == 0  # still claimed
+    assert len(receiver.requests) == 1
+    claim_ended = started + timedelta(seconds=webhooks._claim_seconds())
+    assert deliver_webhooks(now=claim_ended) == 3
+    first, *others = [headers["webhook-id"] for headers, _ in receiver.requests]
+    assert len(receiver.requests) == 4 and first == others[0]  # at least once, same id
+    assert [d.status for d in db.session.scalars(db.select(WebhookDelivery))] \
+        == ["delivered"] * 3
 
 
 def test_workers_draining_at_once_post_each_delivery_once(app, seller, endpoint_secret,
@@ -223,3 +280,12 @@ def test_a_batch_without_time_left_hands_its_deliveries_back(app, seller, endpoi
     monkeypatch.undo()
     run_queue()
     assert len(receiver.requests) == 3
+
+
+def test_deliveries_go_through_the_proxy_the_environment_names(app, seller, receiver,
+                                                               app_context, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{receiver.server.server_port}")
+    add_webhook_endpoint(seller, "http://shop-behind-a-proxy.example/hooks")
+    delivery = failing_event(seller)
+    assert attempt_delivery(delivery.id) == "delivered"  # the receiver is the proxy
+    assert len(receiver.requests) == 1

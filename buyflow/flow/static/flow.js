@@ -28,6 +28,8 @@
   var emailFixed = emailInput.readOnly;  // the seller named the buyer's email
   var provider = window.buyflowCardProvider.connect(data.provider);
   var card = provider.mount(document.getElementById('card-element'), { locale: data.locale });
+  // The provider's script arrives after the page is drawn; without it no card can be entered.
+  card.failed(function () { showError('provider_unavailable'); });
 
   /* A language applies as soon as it is chosen: the page reloads in it, with the email
    * typed so far (storage is out of reach in a third-party iframe; the card cannot go
@@ -294,4 +296,12 @@
   // The page's overlay labels its dialog in the buyer's language, and leaves closing to
   // our panel's close control from now on (older libraries label their button with close).
   tellPage('ready', { title: data.text.title, close: data.text.close });
+
+  /* The other languages join the menu once the flow is drawn (checkout.html says why),
+   * the page's own staying chosen. */
+  requestAnimationFrame(function () {
+    setTimeout(function () {
+      languageMenu.replaceChildren(document.getElementById('languages').content);
+    });
+  });
 }());

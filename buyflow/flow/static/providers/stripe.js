@@ -1,11 +1,14 @@
 /* The card provider in the browser, for Stripe: the only script of our pages that knows
- * Stripe; pages load it as providers/<browser_config().provider>.js, after Stripe.js (the
- * server's browser_config().js_url) and before their own script. It promises:
+ * Stripe; pages load it as providers/<browser_config().provider>.js before their own
+ * script, after Stripe.js (the server's browser_config().js_url) or without it: then
+ * connect() loads it, and the page need not wait for it to be drawn. It promises:
  *
  *   window.buyflowCardProvider.connect(config)       -> cards
- *       config: an object carrying browser_config()'s publishable_key
+ *       config: an object carrying browser_config()'s publishable_key and js_url
  *   cards.mount(element, {locale})                   -> field
- *       shows the card entry in element; field is opaque: only pass it back to cards
+ *       shows the card entry in element as soon as Stripe.js is there; field is opaque:
+ *       only pass it back to cards. field.failed(callback): callback() if Stripe.js
+ *       cannot be loaded (the card cannot be entered)
  *   cards.confirmSetup(clientSecret, field, {email}) -> Promise of a result
  *       keeps the card in field for the setup named by clientSecret (the bank may ask)
  *   cards.confirmPayment(clientSecret, field, {email, keep}) -> Promise of a result
@@ -56,30 +59,64 @@
     return { base: base, invalid: token('--error') ? { color: token('--error') } : {} };
   }
 
+  /* Stripe.js: the one the page loaded, else loaded now (the page may preload it). */
+  function stripeJs(url) {
+    if (window.Stripe) return Promise.resolve(window.Stripe);
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement('script');
+      script.src = url;
+      script.onload = function () { resolve(window.Stripe); };
+      script.onerror = reject;
+      document.head.append(script);
+    });
+  }
+
+  var UNAVAILABLE = { ok: false, error: { code: 'processing_error' } };
+
+  /* Stripe and the card Element of field (none without a field); null if Stripe.js could
+   * not be loaded. */
+  async function ready(stripe, field) {
+    try {
+      return { stripe: await stripe, card: field ? await field.card : null };
+    } catch (e) {
+      return null;
+    }
+  }
+
   function connect(config) {
-    var stripe = window.Stripe(config.publishable_key);
+    var stripe = stripeJs(config.js_url).then(function (Stripe) {
+      return Stripe(config.publishable_key);
+    });
     return {
       mount: function (element, options) {
         // Stripe names locales pt-BR where our pages may say pt_BR.
         var locale = options && options.locale ? options.locale.replace('_', '-') : 'auto';
-        var card = stripe.elements({ locale: locale }).create('card', { style: elementStyle(element) });
-        card.mount(element);
-        return card;
+        var card = stripe.then(function (s) {
+          var field = s.elements({ locale: locale }).create('card', { style: elementStyle(element) });
+          field.mount(element);
+          return field;
+        });
+        card.catch(function () { /* told through failed() */ });
+        return { card: card, failed: function (callback) { card.catch(callback); } };
       },
       confirmSetup: async function (clientSecret, field, details) {
-        var answer = await stripe.confirmCardSetup(clientSecret, {
-          payment_method: paymentMethod(field, details)
+        var got = await ready(stripe, field);
+        if (!got) return UNAVAILABLE;
+        var answer = await got.stripe.confirmCardSetup(clientSecret, {
+          payment_method: paymentMethod(got.card, details)
         });
         return result(answer, answer.setupIntent);
       },
       confirmPayment: async function (clientSecret, field, details) {
+        var got = await ready(stripe, field);
+        if (!got) return UNAVAILABLE;
         var data;
-        if (field) {
-          data = { payment_method: paymentMethod(field, details) };
+        if (got.card) {
+          data = { payment_method: paymentMethod(got.card, details) };
           // Kept cards pay later without the buyer (renewals), as our SetupIntents allow.
           if (details && details.keep) data.setup_future_usage = 'off_session';
         }
-        var answer = await stripe.confirmCardPayment(clientSecret, data);
+        var answer = await got.stripe.confirmCardPayment(clientSecret, data);
         return result(answer, answer.paymentIntent);
       }
     };
