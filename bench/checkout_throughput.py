@@ -28,13 +28,9 @@ Prints each round's rates and the medians' ratio (pairs per second ÷ requests p
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,10 +43,15 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from flask import Flask, jsonify, request  # noqa: E402
-from flask_sqlalchemy import SQLAlchemy  # noqa: E402
 
-from faults import database_url, free_port, start_localstripe  # noqa: E402
+from support import (  # noqa: E402
+    bare_app,
+    database_url,
+    seed_shop,
+    start_gunicorn,
+    start_localstripe,
+    stop,
+)
 
 ORIGIN = "https://shop.bench.example"
 CONCURRENCY = 8
@@ -58,91 +59,9 @@ WORKERS = 2
 _FLOW_DATA = re.compile(r'<script type="application/json" id="flow-data">(.*?)</script>', re.S)
 
 
-def bare_app(url: str, create_table: bool = False) -> Flask:
-    """The other side: a Flask + Flask-SQLAlchemy app that inserts the posted email as a
-    row and commits, one per request (gunicorn builds it: ``checkout_throughput:bare_app``);
-    with ``create_table``, its table is made first (once, before gunicorn starts)."""
-    app = Flask(__name__)
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
-    bare_db = SQLAlchemy(app)
-
-    class BenchRow(bare_db.Model):
-        __tablename__ = "bench_bare_rows"
-        id = bare_db.Column(bare_db.Integer, primary_key=True)
-        email = bare_db.Column(bare_db.String(320), nullable=False)
-
-    @app.post("/rows")
-    def add_row():
-        row = BenchRow(email=request.get_json()["email"])
-        bare_db.session.add(row)
-        bare_db.session.commit()
-        return jsonify(id=row.id)
-
-    if create_table:
-        with app.app_context():
-            bare_db.create_all()
-            bare_db.engine.dispose()
-    return app
-
-
-def seed(folder: str, url: str, stripe_url: str) -> dict:
-    """Buyflow's schema (its migrations) and one seller with one product; the settings
-    both the seeding and the served app use, as BUYFLOW_* variables."""
-    from flask_migrate import upgrade
-
-    from buyflow import create_app
-    from buyflow.extensions import db
-    from buyflow.models import Product, Seller
-
-    settings = {
-        "SECRET_KEY": "bench-checkout", "DATABASE_URL": url,
-        "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-        "STRIPE_API_BASE": stripe_url, "STRIPE_JS_URL": f"{stripe_url}/js.stripe.com/v3/",
-        "MAIL_BACKEND": "locmem", "TASKS_SQLITE_PATH": f"{folder}/huey.sqlite",
-        "SECRETS_KEYS_FILE": f"{folder}/secrets_keys",
-    }
-    app = create_app(instance_path=folder, test_config=settings)
-    with app.app_context():
-        with contextlib.redirect_stderr(io.StringIO()):  # the migrations' log
-            upgrade()
-        seller = Seller(name="Bench shop", origins=[ORIGIN], signing_secrets=["bench"])
-        product = Product(seller=seller, name="Beans", description="Single-origin beans.",
-                          amount=1450, currency="EUR")
-        db.session.add_all([seller, product])
-        db.session.commit()
-        where = {"seller": seller.public_id, "product": product.public_id}
-        db.session.remove()
-        db.engine.dispose()
-    env = {f"BUYFLOW_{name}": value for name, value in settings.items()}
-    return {"env": env, **where}
-
-
-def start_gunicorn(target: str, chdir: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    """``target`` served by gunicorn (sync workers) on a free port; waits until it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
-         f"127.0.0.1:{port}", "--chdir", str(chdir), "--log-level", "warning", target],
-        env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn {target} stopped:\n{log.read_text()}")
-        try:
-            requests.get(url, timeout=10)  # the workers load the app after the bind
-            return process, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"gunicorn {target} did not answer:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def _options(chdir: Path, target: str) -> list[str]:
+    """The same gunicorn settings for both sides (sync workers)."""
+    return ["--workers", str(WORKERS), "--chdir", str(chdir), "--log-level", "warning", target]
 
 
 def checkout_pair(session: requests.Session, url: str, shop: dict) -> None:
@@ -207,15 +126,15 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             url = database_url(folder)
-            shop = seed(folder, url, stripe_url)
+            shop = seed_shop(folder, url, stripe_url, ORIGIN)
             log = Path(folder) / "gunicorn.log"
-            ours = start_gunicorn(f"buyflow:create_app(instance_path={folder!r})", ROOT,
+            ours = start_gunicorn(_options(ROOT, f"buyflow:create_app(instance_path={folder!r})"),
                                   shop["env"], log)
             servers.append(ours[0])
             bare_url = bare_database_url(folder, url)
             bare_app(bare_url, create_table=True)
-            bare = start_gunicorn(f"checkout_throughput:bare_app({bare_url!r})", BENCH, {},
-                                  log)
+            bare = start_gunicorn(_options(BENCH, f"support:bare_app({bare_url!r})"),
+                                  {}, log)
             servers.append(bare[0])
             run_ours = lambda s: checkout_pair(s, ours[1], shop)  # noqa: E731
             run_bare = lambda s: bare_insert(s, bare[1])  # noqa: E731

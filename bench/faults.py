@@ -21,10 +21,7 @@ is compared with the provider's, the Idempotency-Keys left unfinished counted
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import MetaData, create_engine  # noqa: E402
 
 from buyflow import create_app  # noqa: E402
 from buyflow.dev.fault_proxy import FaultProxy, every_fault, random_plan  # noqa: E402
@@ -42,42 +38,11 @@ from buyflow.extensions import db  # noqa: E402
 from buyflow.models import Product, Seller, SellerApiKey  # noqa: E402
 from buyflow.models.sellers import hash_api_key  # noqa: E402
 from buyflow.payments.stripe import StripeProvider  # noqa: E402
+from support import database_url, start_localstripe  # noqa: E402
 
 FAULTS = every_fault(stall_seconds=1.5)  # past the provider client's 1 s timeouts
 ORIGIN = "https://shop.bench.example"
 API_KEY = "sk_bench_faults"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_localstripe() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "buyflow.dev.localstripe_server",
-                                "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("localstripe did not start")
-
-
-def database_url(folder: str) -> str:
-    url = os.environ.get("BUYFLOW_BENCH_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{folder}/bench.sqlite"
-    engine = create_engine(url)
-    meta = MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()
-    return url
 
 
 def build_app(folder: str, stripe_url: str, proxy_url: str):

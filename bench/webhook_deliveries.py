@@ -43,7 +43,7 @@ from flask_migrate import upgrade  # noqa: E402
 
 from buyflow import create_app  # noqa: E402
 from buyflow.extensions import db  # noqa: E402
-from buyflow.models import Seller, WebhookDelivery, WebhookEvent  # noqa: E402
+from buyflow.models import Seller, WebhookDelivery  # noqa: E402
 from buyflow.models._base import utcnow  # noqa: E402
 from buyflow.sellers.accounts import add_webhook_endpoint  # noqa: E402
 from buyflow.sellers.webhooks import event_body, record_event, signed_headers  # noqa: E402

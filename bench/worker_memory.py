@@ -44,19 +44,17 @@ imports it to build its app.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 import uuid
 from pathlib import Path
+
+from support import database_url, seed_shop, start_gunicorn, start_localstripe, stop  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -72,39 +70,6 @@ NATIVE_MARKERS = {"Pillow": "/PIL/", "uharfbuzz": "/uharfbuzz/", "aiohttp": "/ai
 # The production installs: a name (the folder under .venv-bench/) and pyproject's extras.
 INSTALLS = {"embedded": (), "postgres-redis": ("postgres", "redis")}
 _FLOW_DATA = re.compile(r'<script type="application/json" id="flow-data">(.*?)</script>', re.S)
-
-
-def bare_app(url: str):
-    """The other side: Flask + Flask-SQLAlchemy, one table; ``POST /rows`` inserts a
-    row and commits, ``GET /rows/<id>`` reads one (gunicorn builds it:
-    ``worker_memory:bare_app(url)``)."""
-    from flask import Flask, abort, jsonify, request
-    from flask_sqlalchemy import SQLAlchemy
-
-    app = Flask(__name__)
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
-    bare_db = SQLAlchemy(app)
-
-    class BenchRow(bare_db.Model):
-        __tablename__ = "bench_memory_rows"
-        id = bare_db.Column(bare_db.Integer, primary_key=True)
-        email = bare_db.Column(bare_db.String(320), nullable=False)
-
-    @app.post("/rows")
-    def add_row():
-        row = BenchRow(email=request.get_json()["email"])
-        bare_db.session.add(row)
-        bare_db.session.commit()
-        return jsonify(id=row.id)
-
-    @app.get("/rows/<int:row_id>")
-    def get_row(row_id: int):
-        row = bare_db.session.get(BenchRow, row_id) or abort(404)
-        return jsonify(id=row.id, email=row.email)
-
-    with app.app_context():
-        bare_db.create_all()
-    return app
 
 
 def production_python(name: str) -> Path:
@@ -128,106 +93,9 @@ def production_python(name: str) -> Path:
     return python
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_localstripe(log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "buyflow.dev.localstripe_server", "--port", str(port)],
-        cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"localstripe did not start:\n{log.read_text()}")
-
-
-def database_url(folder: str) -> str:
-    """BUYFLOW_BENCH_DATABASE_URL emptied, else a SQLite file in ``folder``."""
-    url = os.environ.get("BUYFLOW_BENCH_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{folder}/bench.sqlite"
-    from sqlalchemy import MetaData, create_engine
-
-    engine = create_engine(url)
-    meta = MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()
-    return url
-
-
-def seed(folder: str, url: str, stripe_url: str, redis_url: str | None) -> dict:
-    """Buyflow's schema (its migrations), a seller with an API key and a product; the
-    settings the served app gets, as BUYFLOW_* variables."""
-    from flask_migrate import upgrade
-
-    from buyflow import create_app
-    from buyflow.extensions import db
-    from buyflow.models import Product, Seller, SellerApiKey
-    from buyflow.models.sellers import hash_api_key
-
-    settings = {
-        "SECRET_KEY": "bench-memory", "DATABASE_URL": url,
-        "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-        "STRIPE_API_BASE": stripe_url, "STRIPE_JS_URL": f"{stripe_url}/js.stripe.com/v3/",
-        "MAIL_BACKEND": "locmem", "TASKS_SQLITE_PATH": f"{folder}/huey.sqlite",
-        "SECRETS_KEYS_FILE": f"{folder}/secrets_keys", "METRICS_TOKEN": METRICS_TOKEN,
-    }
-    if redis_url:
-        settings["REDIS_URL"] = redis_url
-    app = create_app(instance_path=folder, test_config=settings)
-    with app.app_context():
-        with contextlib.redirect_stderr(io.StringIO()):  # the migrations' log
-            upgrade()
-        seller = Seller(name="Bench shop", origins=[ORIGIN], signing_secrets=["bench"])
-        seller.api_keys.append(SellerApiKey(key_hash=hash_api_key(API_KEY), hint="mory"))
-        product = Product(seller=seller, name="Beans", description="Single-origin beans.",
-                          amount=1450, currency="EUR")
-        db.session.add_all([seller, product])
-        db.session.commit()
-        where = {"seller": seller.public_id, "product": product.public_id}
-        db.session.remove()
-        db.engine.dispose()
-    env = {f"BUYFLOW_{name}": value for name, value in settings.items()}
-    return {"env": env, **where}
-
-
-def start_gunicorn(python: Path, target: str, env: dict,
-                   log: Path) -> tuple[subprocess.Popen, str]:
-    """``target`` served by the gunicorn of ``python``'s install on a free port; waits
-    until it answers."""
-    import requests
-
-    port = free_port()
-    process = subprocess.Popen(
-        [str(python), "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}",
-         "--chdir", str(BENCH), "--pythonpath", str(ROOT), target],
-        env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn {target} stopped:\n{log.read_text()}")
-        try:
-            requests.get(url, timeout=10)  # the worker loads the app after the bind
-            return process, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"gunicorn {target} did not answer:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def _options(target: str) -> list[str]:
+    """The same gunicorn settings for both sides; the served code is this tree's."""
+    return [*GUNICORN, "--chdir", str(BENCH), "--pythonpath", str(ROOT), target]
 
 
 def worker_pid(master: subprocess.Popen) -> int:
@@ -314,14 +182,16 @@ def main() -> None:
         servers = []
         try:
             url = database_url(folder)
-            shop = seed(folder, url, stripe_url, redis_url)
+            more = {"REDIS_URL": redis_url} if redis_url else {}
+            shop = seed_shop(folder, url, stripe_url, ORIGIN, api_key=API_KEY,
+                             METRICS_TOKEN=METRICS_TOKEN, **more)
             bare_url = url if url.startswith("postgresql") else f"sqlite:///{folder}/bare.sqlite"
             ours, ours_url = start_gunicorn(
-                python, f"buyflow:create_app(instance_path={folder!r})", shop["env"],
-                logs / "ours.log")
+                _options(f"buyflow:create_app(instance_path={folder!r})"), shop["env"],
+                logs / "ours.log", python)
             servers.append(ours)
             bare, plain_url = start_gunicorn(
-                python, f"worker_memory:bare_app({bare_url!r})", {}, logs / "bare.log")
+                _options(f"support:bare_app({bare_url!r}, create_table=True)"), {}, logs / "bare.log", python)
             servers.append(bare)
             with requests.Session() as ours_session, requests.Session() as bare_session:
                 for _ in range(args.rounds):
