@@ -1,4 +1,4 @@
-"""Managing what sellers sell."""
+"""Managing what sellers sell (these functions flush; the caller commits)."""
 
 from __future__ import annotations
 
@@ -28,5 +28,5 @@ def create_product(seller: Seller, *, name: str, amount: int, currency: str,
                       amount=price.amount, currency=price.currency,
                       credit_amount=credit_amount, credit_unit=unit)
     db.session.add(product)
-    db.session.commit()
+    db.session.flush()  # its public id
     return product

@@ -42,6 +42,7 @@ def create_seller_command(name, origins, locale, webhook_url):
         new = accounts.create_seller(name, list(origins), locale, webhook_url)
     except (UrlRefused, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    db.session.commit()
     click.echo(f"seller id (publishable): {new.seller.public_id}")
     click.echo(f"secret API key:          {new.api_key}")
     click.echo(f"signing secret:          {new.signing_secret}")
@@ -73,6 +74,7 @@ def _change_origins(seller_id: str, **change) -> None:
         origins = accounts.set_origins(seller, **change)
     except (UrlRefused, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    db.session.commit()
     click.echo(f"{seller.public_id}: origins {', '.join(origins)}")
 
 
@@ -133,21 +135,27 @@ def list_sellers():
 @click.option("--revoke-old", is_flag=True, help="Revoke every other key at once.")
 def rotate_api_key(seller_id, revoke_old):
     """Issue a new API key (printed once); old keys stay valid unless --revoke-old."""
-    click.echo(accounts.rotate_api_key(_seller(seller_id), revoke_others=revoke_old))
+    api_key = accounts.rotate_api_key(_seller(seller_id), revoke_others=revoke_old)
+    db.session.commit()
+    click.echo(api_key)
 
 
 @sellers.command("rotate-signing-secret")
 @click.argument("seller_id")
 def rotate_signing_secret(seller_id):
     """Add a signing secret that signs from now on (printed once); old ones still verify."""
-    click.echo(accounts.rotate_signing_secret(_seller(seller_id)))
+    secret = accounts.rotate_signing_secret(_seller(seller_id))
+    db.session.commit()
+    click.echo(secret)
 
 
 @sellers.command("retire-signing-secrets")
 @click.argument("seller_id")
 def retire_signing_secrets(seller_id):
     """Keep only the newest signing secret."""
-    click.echo(f"retired {accounts.retire_signing_secrets(_seller(seller_id))} secret(s)")
+    retired = accounts.retire_signing_secrets(_seller(seller_id))
+    db.session.commit()
+    click.echo(f"retired {retired} secret(s)")
 
 
 @sellers.command("add-webhook")
@@ -187,6 +195,7 @@ def create_product_command(seller_id, name, amount, currency, description, credi
                                  credit_amount=credit_amount, credit_unit=credit_unit)
     except (ValueError, LedgerError) as exc:
         raise click.ClickException(str(exc)) from None
+    db.session.commit()
     click.echo(product.public_id)
 
 

@@ -1,8 +1,8 @@
 """A buyer's saved cards: kept at the provider, attached to the buyer's customer; we keep
 what to show (brand, last 4, expiry) and which one is the default.
 
-Provider calls come first: when one fails, nothing changes here. Each change and its
-audit entry are committed together.
+Provider calls come first: when one fails, nothing changes here. Each change is written
+with its audit entry; the caller commits them together.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ def save_card(buyer: Buyer, saved: SavedCard) -> Card:
     if card.is_default:
         get_provider().set_default_card(buyer.provider_customer_ref, card.provider_method_ref)
     record_change(buyer, "card.added", card.public_id, brand=card.brand, last4=card.last4)
-    db.session.commit()
     return card
 
 
@@ -48,19 +47,20 @@ def make_default(buyer: Buyer, card: Card) -> None:
     for other in buyer.cards:
         other.is_default = other.id == card.id
     record_change(buyer, "card.made_default", card.public_id)
-    db.session.commit()
 
 
 def remove_card(buyer: Buyer, card: Card) -> None:
     """Detach ``card`` at the provider, then forget it. When it was the default, the
-    newest remaining card becomes the default."""
+    newest remaining card becomes the default (at the provider first: a card is detached
+    only once nothing else is left to fail)."""
     provider = get_provider()
+    others = [other for other in buyer.cards if other is not card]
+    successor = others[-1] if card.is_default and others else None
+    if successor is not None:
+        provider.set_default_card(buyer.provider_customer_ref, successor.provider_method_ref)
     provider.detach_card(card.provider_method_ref)
     buyer.cards.remove(card)
     db.session.delete(card)
     record_change(buyer, "card.removed", card.public_id, brand=card.brand, last4=card.last4)
-    if card.is_default and buyer.cards:
-        successor = buyer.cards[-1]
+    if successor is not None:
         successor.is_default = True
-        provider.set_default_card(buyer.provider_customer_ref, successor.provider_method_ref)
-    db.session.commit()

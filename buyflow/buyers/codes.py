@@ -3,6 +3,9 @@
 Purposes keep codes apart: a code sent to sign in cannot verify an added email or open
 saved cards in the buy flow, and asking for a new code ends only the older codes of the
 same email and purpose.
+
+The caller commits a new code (before mailing it) and a used one. A wrong try is the
+exception: ``confirm_code`` commits its count itself, since the caller then refuses.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ def _keyed_hash(*parts: str) -> str:
 
 
 def issue_code(email: str, purpose: str = SIGN_IN) -> IssuedCode:
-    """A new code and link for ``email`` and ``purpose``; earlier unused ones stop working."""
+    """A new code and link for ``email`` and ``purpose``; earlier unused ones stop working
+    (not yet committed: the caller commits before it mails them)."""
     now = utcnow()
     db.session.execute(
         db.update(SignInCode)
@@ -57,7 +61,6 @@ def issue_code(email: str, purpose: str = SIGN_IN) -> IssuedCode:
         link_hash=_keyed_hash(purpose, link_token),
         expires_at=now + timedelta(seconds=current_app.config["SIGN_IN_CODE_MAX_AGE"]),
     ))
-    db.session.commit()
     return IssuedCode(code, link_token)
 
 
@@ -71,8 +74,8 @@ def _usable(row: SignInCode | None) -> SignInCode:
 
 def confirm_code(email: str, code: str, purpose: str = SIGN_IN) -> SignInCode:
     """Use up ``email``'s current code for ``purpose`` if ``code`` is it (the row comes
-    back marked used, not yet committed); CodeRefused otherwise. Too many wrong tries end
-    the code."""
+    back marked used, not yet committed); CodeRefused otherwise. A wrong try is counted
+    and committed before CodeRefused (too many end the code)."""
     row = db.session.scalar(
         db.select(SignInCode).filter_by(email=email, purpose=purpose, used_at=None)
         .order_by(SignInCode.id.desc()).with_for_update()
@@ -82,9 +85,9 @@ def confirm_code(email: str, code: str, purpose: str = SIGN_IN) -> SignInCode:
         row.failed_attempts += 1
         if row.failed_attempts >= current_app.config["SIGN_IN_CODE_MAX_ATTEMPTS"]:
             row.used_at = utcnow()
-            db.session.commit()
+            db.session.commit()  # exception: kept though the caller refuses (brute force)
             raise CodeRefused("too_many_attempts")
-        db.session.commit()
+        db.session.commit()  # exception: kept though the caller refuses (brute force)
         raise CodeRefused("wrong_code")
     row.used_at = utcnow()
     return row

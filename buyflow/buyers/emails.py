@@ -27,8 +27,10 @@ The rules:
 - **Making primary** takes a verified email only; the old primary becomes a verified
   other email. The customer at the payment provider gets the new email after the commit.
 
-Every change is committed with its audit entry (``email.added``, ``email.verified``,
-``account.merged``, ``email.removed``, ``email.made_primary``).
+Every change is written with its audit entry (``email.added``, ``email.verified``,
+``account.merged``, ``email.removed``, ``email.made_primary``) and the caller commits it;
+verifying and making primary commit themselves, as the phase boundary before the call
+to the provider that follows.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def find_email(buyer: Buyer, email_id: str) -> BuyerEmail | None:
 
 
 def add_email(buyer: Buyer, email: str) -> BuyerEmail:
-    """Add ``email`` (normalized) to the buyer's emails, not yet verified."""
+    """Add ``email`` (normalized) to the buyer's emails, not yet verified (the caller
+    commits)."""
     email = normalized_email(email)
     if email is None:
         raise EmailRefused("invalid_email")
@@ -89,7 +92,6 @@ def add_email(buyer: Buyer, email: str) -> BuyerEmail:
         db.session.rollback()
         return add_email(buyer, email)
     record_change(buyer, "email.added", row.public_id, email=email)
-    db.session.commit()
     return row
 
 
@@ -102,17 +104,17 @@ def start_verification(row: BuyerEmail) -> IssuedCode:
 
 
 def verify_by_code(buyer: Buyer, row: BuyerEmail, code: str) -> None:
-    """Verify the buyer's ``row`` with the ``code`` sent to it. CodeRefused for a wrong,
-    expired or used-up code; EmailRefused when another account stands in the way (the
-    code then stays usable)."""
+    """Verify the buyer's ``row`` with the ``code`` sent to it, and commit. CodeRefused
+    for a wrong, expired or used-up code; EmailRefused when another account stands in the
+    way (the code then stays usable)."""
     if row.verified_at is not None:
         raise EmailRefused("already_verified")
     _verify(buyer, row, confirm_code(row.email, code, VERIFY_EMAIL))
 
 
 def verify_by_link(buyer: Buyer, link_token: str) -> BuyerEmail:
-    """Verify the email whose link carries ``link_token``: only for the buyer who added
-    it (EmailRefused not_yours otherwise, and the link stays usable)."""
+    """Verify the email whose link carries ``link_token``, and commit: only for the buyer
+    who added it (EmailRefused not_yours otherwise, and the link stays usable)."""
     used = confirm_link(link_token, VERIFY_EMAIL)
     row = db.session.scalar(db.select(BuyerEmail).filter_by(buyer_id=buyer.id,
                                                             email=used.email))
@@ -135,7 +137,7 @@ def _verify(buyer: Buyer, row: BuyerEmail, used: SignInCode) -> None:
     row.verified_at = utcnow()
     record_change(buyer, "email.verified", row.public_id, email=row.email)
     customer_to_delete = _merge(other, into=buyer, row=row) if other is not None else None
-    db.session.commit()
+    db.session.commit()  # exception: the merge is kept before its customer is deleted
     if customer_to_delete:
         try:
             get_provider().delete_customer(customer_to_delete)
@@ -168,12 +170,11 @@ def remove_email(buyer: Buyer, row: BuyerEmail) -> None:
     buyer.emails.remove(row)
     record_change(buyer, "email.removed", row.public_id, email=row.email,
                   verified=row.verified_at is not None)
-    db.session.commit()
 
 
 def make_primary(buyer: Buyer, row: BuyerEmail) -> None:
-    """Make the verified ``row`` the buyer's primary email; the old primary takes its
-    place among the verified others."""
+    """Make the verified ``row`` the buyer's primary email, and commit; the old primary
+    takes its place among the verified others."""
     if row.verified_at is None:
         raise EmailRefused("not_verified")
     previous, new = buyer.email, row.email
@@ -188,7 +189,7 @@ def make_primary(buyer: Buyer, row: BuyerEmail) -> None:
         db.session.flush()  # a flush deletes after it updates: gone before the swap
     buyer.email, row.email = new, previous
     record_change(buyer, "email.made_primary", row.public_id, email=new, previous=previous)
-    db.session.commit()
+    db.session.commit()  # exception: the swap is kept before the provider gets the email
     if buyer.provider_customer_ref:
         try:
             get_provider().update_customer_email(buyer.provider_customer_ref, new)

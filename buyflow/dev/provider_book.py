@@ -8,7 +8,7 @@ import requests
 
 
 class ProviderBook:
-    """The PaymentIntents and refunds at ``base`` (localstripe's URL)."""
+    """The customers, PaymentIntents and refunds at ``base`` (localstripe's URL)."""
 
     def __init__(self, base: str, secret_key: str = "sk_test_suite"):
         self.base = base
@@ -24,6 +24,10 @@ class ProviderBook:
             if not page.get("has_more") or not page["data"]:
                 return objects
             after = page["data"][-1]["id"]
+
+    def customers(self, email: str) -> list[dict]:
+        """The customers the provider holds for ``email``."""
+        return [c for c in self._list("/v1/customers") if c.get("email") == email]
 
     def all_intents(self) -> list[dict]:
         return self._list("/v1/payment_intents")

@@ -17,9 +17,8 @@ from flask_mailman import EmailMessage
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import CodedError
-from ..buyers.codes import SAVED_CARDS, confirm_code, issue_code
+from ..buyers.codes import SAVED_CARDS, IssuedCode, confirm_code
 from ..buyers.identity import buyer_by_email
-from ..extensions import db
 from ..models import Card
 from ..models._base import utcnow
 from ..tokens import signed_serializer
@@ -69,9 +68,9 @@ def load_card_token(token: object, flow: FlowState) -> CardAccess:
     return access
 
 
-def send_code(email: str, shop: str) -> None:
-    """Mail ``email`` a new code for its saved cards, in the flow's language."""
-    issued = issue_code(email, SAVED_CARDS)
+def send_code(email: str, issued: IssuedCode, shop: str) -> None:
+    """Mail ``email`` the code ``issued`` for its saved cards (``issue_code(email,
+    SAVED_CARDS)``, committed), in the flow's language."""
     EmailMessage(
         subject=_("Your Buyflow code for your saved cards: %(code)s", code=issued.code),
         body=render_template("flow/email/saved_cards_code.txt", code=issued.code, shop=shop,
@@ -81,13 +80,12 @@ def send_code(email: str, shop: str) -> None:
 
 
 def confirm(flow: FlowState, email: str, code: str) -> tuple[str, list[Card]]:
-    """Use up ``email``'s code (CodeRefused when it is not right); the card token for this
-    flow and the buyer's saved cards that have not expired, the default first (none for
-    an email without a buyer)."""
+    """Use up ``email``'s code (CodeRefused when it is not right; the caller commits the
+    used code before answering); the card token for this flow and the buyer's saved cards
+    that have not expired, the default first (none for an email without a buyer)."""
     used = confirm_code(email, code, SAVED_CARDS)
     buyer = buyer_by_email(email)
     used.buyer_id = buyer.id if buyer else None
-    db.session.commit()
     token = dump_card_token(CardAccess(flow.checkout_key, email, buyer.id if buyer else None))
     if buyer is None:
         return token, []

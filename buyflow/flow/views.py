@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import undefer
 from werkzeug.exceptions import HTTPException
 
-from ..buyers.codes import CodeRefused
+from ..buyers.codes import SAVED_CARDS, CodeRefused, issue_code
 from ..buyers.identity import buyer_by_email, normalized_email
 from ..errors import CodedError
 from ..extensions import csrf, db, limiter
@@ -336,7 +336,9 @@ def saved_cards_code():
     flow, body = _flow_call()
     email = _flow_email(flow, body)
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
-    send_code(email, seller.name)
+    issued = issue_code(email, SAVED_CARDS)
+    db.session.commit()  # the code, before it is mailed
+    send_code(email, issued, seller.name)
     return jsonify(status="sent", message=_(
         "We sent a code to %(email)s. Enter it to see your saved cards.", email=email))
 
@@ -354,11 +356,13 @@ def saved_cards_confirm():
         token, cards = confirm(flow, email, code)
     except CodeRefused as exc:
         raise _FlowCallError(exc.code, 429 if exc.code == "too_many_attempts" else 400) from None
-    return jsonify(status="confirmed", email=email, card_token=token, cards=[
+    answer = jsonify(status="confirmed", email=email, card_token=token, cards=[
         {"id": card.public_id, "label": card_label(card), "brand": card.brand,
          "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year,
          "default": card.is_default}
         for card in cards], credit=_credit_offer(flow, email))
+    db.session.commit()  # the code is used up before the card token goes out
+    return answer
 
 
 def _credit_offer(flow: FlowState, email: str) -> dict:
@@ -386,15 +390,19 @@ def pay_saved():
     attempt = _string_field(body, "attempt", 64)
     if not _ATTEMPT.fullmatch(attempt):
         raise _FlowCallError("bad_request")
-    return _outcome_json(pay_with_saved_card(flow, access, _string_field(body, "card", 40),
-                                             attempt, _credit_field(body)))
+    answer = _outcome_json(pay_with_saved_card(flow, access, _string_field(body, "card", 40),
+                                               attempt, _credit_field(body)))
+    db.session.commit()  # a card the buyer asked to keep, kept once it paid
+    return answer
 
 
 @bp.post("/api/refresh")
 def refresh():
     """Where the payment stands now (after 3-D Secure, or while it is processing)."""
     flow, body = _flow_call()
-    return _outcome_json(refresh_payment(flow, _string_field(body, "payment", 40)))
+    answer = _outcome_json(refresh_payment(flow, _string_field(body, "payment", 40)))
+    db.session.commit()  # a card the buyer asked to keep, kept once it paid
+    return answer
 
 
 def _outcome_json(outcome: PayOutcome):

@@ -1,4 +1,6 @@
-"""Creating sellers and managing their origins, keys, secrets and webhook endpoints."""
+"""Creating sellers and managing their origins, keys, secrets and webhook endpoints.
+
+These functions change the session and flush; the CLI command that uses them commits."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def create_seller(name: str, origins: list[str], default_locale: str = "en",
     if webhook_url:
         endpoint, webhook_secret = add_webhook_endpoint(seller, webhook_url)
     db.session.add(seller)
-    db.session.commit()
+    db.session.flush()  # its public id, and its webhook endpoint's
     return NewSeller(seller, api_key, signing_secret, endpoint, webhook_secret)
 
 
@@ -54,7 +56,7 @@ def rename_seller(seller: Seller, name: str) -> None:
 
 def add_webhook_endpoint(seller: Seller, url: str) -> tuple[WebhookEndpoint, str]:
     """Register ``url`` for ``seller``'s webhooks; returns the endpoint and its secret.
-    The caller commits."""
+    """
     url = check_webhook_url(
         url, allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_URLS"]
     )
@@ -69,23 +71,18 @@ def rotate_api_key(seller: Seller, *, revoke_others: bool) -> str:
     if revoke_others:
         for key in seller.api_keys:
             key.revoked_at = key.revoked_at or utcnow()
-    api_key = seller.issue_api_key()
-    db.session.commit()
-    return api_key
+    return seller.issue_api_key()
 
 
 def rotate_signing_secret(seller: Seller) -> str:
     """A new signing secret that signs from now on; older ones still verify."""
-    secret = seller.add_signing_secret()
-    db.session.commit()
-    return secret
+    return seller.add_signing_secret()
 
 
 def retire_signing_secrets(seller: Seller) -> int:
     """Keep only the newest signing secret; returns how many were retired."""
     retired = len(seller.signing_secrets) - 1
     seller.signing_secrets = seller.signing_secrets[-1:]
-    db.session.commit()
     return retired
 
 
@@ -99,5 +96,4 @@ def set_origins(seller: Seller, add: Iterable[str] = (),
     if not origins:
         raise ValueError("a seller needs at least one origin")
     seller.origins = origins
-    db.session.commit()
     return origins

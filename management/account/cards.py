@@ -76,8 +76,10 @@ def add_card():
             saved = provider.finish_card_setup(form.setup.data, buyer.provider_customer_ref or "")
             save_card(buyer, saved)
         except PaymentError as exc:
+            db.session.rollback()  # nothing of the card is kept
             error, status = card_error(exc), 400
         else:
+            db.session.commit()
             flash(_("Card added."))
             return redirect(url_for("account.cards"))
     elif request.method == "POST":
@@ -118,6 +120,7 @@ def make_card_default(card_id: str):
         except PaymentError as exc:
             flash(card_error(exc), "error")
         else:
+            db.session.commit()
             flash(_("%(brand)s ending in %(last4)s is now your default card.",
                     brand=card.brand.title(), last4=card.last4))
     return redirect(url_for("account.cards"))
@@ -136,6 +139,7 @@ def remove_saved_card(card_id: str):
         except PaymentError as exc:
             flash(card_error(exc), "error")
         else:
+            db.session.commit()
             flash(_("%(card)s was removed.", card=label))
         return redirect(url_for("account.cards"))
     return render_template("account/remove_card.html", card=card, form=form)

@@ -30,7 +30,7 @@ from buyflow.buyers.emails import (
     verify_by_link,
 )
 from buyflow.buyers.identity import normalized_email
-from buyflow.extensions import limiter
+from buyflow.extensions import db, limiter
 from buyflow.models import BuyerEmail
 
 from ..auth import REFUSALS as CODE_REFUSALS
@@ -111,7 +111,9 @@ def emails():
     except EmailRefused as exc:
         form.email.errors.append(str(REFUSALS[exc.code]))
         return _list_page(form, status=400 if exc.code == "invalid_email" else 409)
-    _send_code(row, start_verification(row))
+    issued = start_verification(row)
+    db.session.commit()  # the email and its code, before the code is mailed
+    _send_code(row, issued)
     return redirect(url_for("account.verify_email", email_id=row.public_id))
 
 
@@ -125,6 +127,7 @@ def send_email_code(email_id: str):
         issued = start_verification(row)
     except EmailRefused:
         return redirect(url_for("account.emails"))
+    db.session.commit()  # the code, before it is mailed
     _send_code(row, issued)
     return redirect(url_for("account.verify_email", email_id=row.public_id))
 
@@ -180,6 +183,7 @@ def remove_email_page(email_id: str):
     """Forget one of the buyer's other emails (CSRF is checked for every POST)."""
     row = _own_email(email_id)
     remove_email(current_buyer(), row)
+    db.session.commit()
     flash(_("%(email)s is no longer one of your emails.", email=row.email))
     return redirect(url_for("account.emails"))
 

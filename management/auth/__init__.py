@@ -92,7 +92,9 @@ def sign_in_page():
         if email is None:
             form.email.errors.append(_("Please enter a valid email address."))
         else:
-            send_sign_in_mail(email, issue_code(email))
+            issued = issue_code(email)
+            db.session.commit()  # the code, before it is mailed
+            send_sign_in_mail(email, issued)
             session["sign_in_email"] = email
             session["sign_in_next"] = _next_url()
             return redirect(url_for("auth.enter_code"))

@@ -11,12 +11,6 @@ from buyflow.models import Buyer, Order
 from tests.conftest import at_once
 
 
-def customers_of(localstripe_url, email: str) -> list[dict]:
-    answer = requests.get(f"{localstripe_url}/v1/customers", auth=("sk_test_suite", ""),
-                          params={"limit": 100}, timeout=10).json()
-    return [c for c in answer["data"] if c.get("email") == email]
-
-
 def intent_of(localstripe_url, client_secret: str) -> dict:
     intent = client_secret.split("_secret_")[0]
     return requests.get(f"{localstripe_url}/v1/payment_intents/{intent}",
@@ -29,30 +23,30 @@ def the_buyer(email: str) -> Buyer:
 
 
 def test_a_first_purchase_opens_its_payment_under_the_buyers_new_customer(
-        product, opened_checkout, localstripe_url):
+        product, opened_checkout, localstripe_url, provider_book):
     _, opened = opened_checkout(product.seller, product, email="new@example.com")
 
     assert opened["status"] == "pending"
     buyer = the_buyer("new@example.com")
-    assert [c["id"] for c in customers_of(localstripe_url, "new@example.com")] == [
+    assert [c["id"] for c in provider_book.customers("new@example.com")] == [
         buyer.provider_customer_ref]
     assert intent_of(localstripe_url, opened["client_secret"])["customer"] == \
         buyer.provider_customer_ref
 
 
 def test_a_returning_buyer_pays_under_the_same_customer(product, opened_checkout,
-                                                        localstripe_url):
+                                                        localstripe_url, provider_book):
     _, first = opened_checkout(product.seller, product, email="back@example.com")
     _, second = opened_checkout(product.seller, product, email="back@example.com")
 
     customer = the_buyer("back@example.com").provider_customer_ref
-    assert len(customers_of(localstripe_url, "back@example.com")) == 1
+    assert len(provider_book.customers("back@example.com")) == 1
     assert {intent_of(localstripe_url, opened["client_secret"])["customer"]
             for opened in (first, second)} == {customer}
 
 
 def test_first_purchases_of_one_email_in_two_flows_at_once_make_one_customer(
-        app, product, open_flow, localstripe_url):
+        app, product, open_flow, localstripe_url, provider_book):
     flows = [open_flow(product.seller, product)["flow"] for _ in range(2)]
 
     answers = at_once(lambda flow: app.test_client().post("/flow/api/checkout", json={
@@ -60,7 +54,7 @@ def test_first_purchases_of_one_email_in_two_flows_at_once_make_one_customer(
 
     assert [a.json["status"] for a in answers] == ["pending", "pending"]
     customer = the_buyer("twice@example.com").provider_customer_ref
-    assert [c["id"] for c in customers_of(localstripe_url, "twice@example.com")] == [customer]
+    assert [c["id"] for c in provider_book.customers("twice@example.com")] == [customer]
     assert {intent_of(localstripe_url, a.json["client_secret"])["customer"]
             for a in answers} == {customer}
 
