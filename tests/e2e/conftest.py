@@ -117,7 +117,7 @@ def open_flow(page, shop_url: str, **options):
         { seller: 'sel_demo', product: 'prod_demo_coffee' }, options)).catch(() => {}); }""",
                   options)
     frame = page.locator(FLOW_FRAME).element_handle().content_frame()
-    expect(frame.locator("#pay")).to_be_visible()
+    expect(frame.locator("#pay")).to_be_enabled()  # flow.js has wired it
     return frame
 
 

@@ -22,7 +22,7 @@ def open_flow(page, shop_url):
     page.goto(shop_url)
     page.get_by_role("button", name=re.compile("Buy")).click()
     frame = page.locator(FLOW_FRAME).element_handle().content_frame()
-    expect(frame.locator("#pay")).to_be_visible()
+    expect(frame.locator("#pay")).to_be_enabled()  # flow.js has wired it
     return frame
 
 

@@ -89,7 +89,7 @@ def test_credit_pack_then_credit_and_card_then_refund_to_sources_then_a_transfer
     page.goto(shop_url)
     page.get_by_role("button", name=re.compile("Buy")).click()
     frame = page.locator(FLOW_FRAME).element_handle().content_frame()
-    expect(frame.locator("#pay")).to_be_visible()
+    expect(frame.locator("#pay")).to_be_enabled()  # flow.js has wired it
     opened = frame.evaluate("""async (email) => {
         const data = JSON.parse(document.getElementById('flow-data').textContent);
         const answer = await fetch(data.urls.checkout, {method: 'POST',

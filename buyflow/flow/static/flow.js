@@ -295,6 +295,7 @@
   }
   // The page's overlay labels its dialog in the buyer's language, and leaves closing to
   // our panel's close control from now on (older libraries label their button with close).
+  payButton.disabled = savedCardsButton.disabled = false;  // wired now (checkout.html)
   tellPage('ready', { title: data.text.title, close: data.text.close });
 
   /* The other languages join the menu once the flow is drawn (checkout.html says why),
