@@ -4,7 +4,6 @@ already translated and formatted, for the page, the PDF and the email alike."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
