@@ -1,4 +1,5 @@
-"""Pages for signed-in people: buyers now; sellers and operators later."""
+"""Pages for signed-in people: buyers (account), sellers' teams (console), operators
+(admin)."""
 
 from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -8,13 +9,16 @@ from buyflow.flow.messages import buyer_message
 from buyflow.web_input import InputRefused
 
 from .account import bp as account_bp
+from .admin import bp as admin_bp
 from .auth import bp as auth_bp
 from .auth.sessions import current_buyer
+from .console import bp as console_bp
+from .console import template_helpers as console_template_helpers
 
 bp = Blueprint("management", __name__, template_folder="templates",
                static_folder="static", static_url_path="/management/static")
 
-PAGE_BLUEPRINTS = (bp, auth_bp, account_bp)
+PAGE_BLUEPRINTS = (bp, auth_bp, account_bp, console_bp, admin_bp)
 
 
 @bp.get("/")
@@ -56,9 +60,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(console_bp)
+    app.register_blueprint(admin_bp)
     links.serve_page(app, links.ORDER_PAGE, "account.order_detail")
     links.serve_page(app, links.RECEIPT_PAGE, "account.receipt")
-    app.context_processor(lambda: {"current_buyer": current_buyer, **labels()})
+    app.context_processor(lambda: {"current_buyer": current_buyer, **labels(),
+                                   **console_template_helpers()})
     app.register_error_handler(429, too_many_requests)
     app.after_request(no_store)
 

@@ -24,6 +24,11 @@ class Buyer(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set when the buyer deleted their account: the row stays for the orders, anonymized.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who runs this Buyflow service (the admin pages); granted by another operator or
+    # the CLI (`people grant-operator`).
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Set by an operator: a deactivated person cannot sign in; their sessions end.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     emails: Mapped[list[BuyerEmail]] = relationship(
         back_populates="buyer", order_by="BuyerEmail.id", cascade="all, delete-orphan"

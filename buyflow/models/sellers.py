@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,12 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
+class SellerStatus(StrEnum):
+    PENDING = "pending"  # signed up, waiting for an operator's approval
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # by an operator: its flow and API refuse
+
+
 class Seller(PublicRecord, db.Model):
     __tablename__ = "sellers"
 
@@ -33,6 +40,14 @@ class Seller(PublicRecord, db.Model):
     # are encrypted at rest, each under SECRETS_KEYS (models/encrypted.py).
     signing_secrets: Mapped[list[str]] = mapped_column(EncryptedStringList, default=list)
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
+    status: Mapped[str] = mapped_column(String(20), default=SellerStatus.ACTIVE,
+                                        server_default="active")
+    # Why an operator suspended it (shown to its team, never to buyers).
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # The currencies its products may be priced in (empty: any).
+    currencies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What buyers are told to do to pay offline (a bank transfer's details...).
+    offline_instructions: Mapped[str | None] = mapped_column(Text)
     # Whether staff may record an offline payment for less than what is due.
     allow_partial_offline: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -86,6 +101,8 @@ class SellerApiKey(db.Model):
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(4))  # the last 4 characters, to tell keys apart
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -32,11 +32,13 @@ def sign_out_everywhere(buyer: Buyer) -> None:
 
 
 def current_buyer() -> Buyer | None:
-    """The signed-in buyer, or None (also for a session ended everywhere). Looked up once
+    """The signed-in person, or None (also for a session ended everywhere, or a person an
+    operator deactivated). Looked up once
     per request (kept on the request: an app context may outlive one)."""
     if not hasattr(request, "buyflow_buyer"):
         buyer = db.session.get(Buyer, session.get("buyer", 0))
-        if buyer is not None and session.get("epoch") != buyer.session_epoch:
+        if buyer is not None and (session.get("epoch") != buyer.session_epoch
+                                  or buyer.deactivated_at is not None):
             session.clear()
             buyer = None
         request.buyflow_buyer = buyer

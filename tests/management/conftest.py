@@ -117,3 +117,59 @@ def stored_cards(in_app, email="ann@example.com"):
         buyer = db.session.scalar(db.select(Buyer).filter_by(email=email))
         return [(c.public_id, c.last4, c.is_default, c.provider_method_ref) for c in buyer.cards]
     return in_app(read)
+
+
+@pytest.fixture
+def as_person(client, in_app):
+    """``as_person(email)``: this client is signed in as the person with ``email`` (their
+    session as the sign-in page starts it); ``as_person(None)`` signs out."""
+
+    def sign_in(email: str | None):
+        with client.session_transaction() as session:
+            session.clear()
+            if email is None:
+                return
+            person = in_app(lambda: db.session.scalar(db.select(Buyer).filter_by(email=email)))
+            session["buyer"], session["epoch"] = person.id, person.session_epoch
+            session["sid"] = "test"
+            session.permanent = True
+
+    return sign_in
+
+
+TEAM = {"owner": "owner@northwind.test", "admin": "admin@northwind.test",
+        "support": "support@northwind.test", "viewer": "viewer@northwind.test"}
+OTHER_OWNER = "owner@other.test"
+OPERATOR = "operator@buyflow.test"
+BUYER = "buyer@example.com"
+
+
+@pytest.fixture
+def team(in_app):
+    """Northwind with a member of each role, another seller with its owner, an operator
+    and a buyer who is nothing else; as public ids and emails."""
+    from buyflow.models import Membership
+
+    def make():
+        northwind, other = make_seller(), make_seller(
+            name="Other Shop", origins=["http://localhost:5998"], api_key="sk_test_other",
+            signing_secret="sign-other")
+        for role, email in TEAM.items():
+            person = Buyer(email=email)
+            db.session.add(Membership(seller=northwind, person=person, role=role))
+        db.session.add(Membership(seller=other, person=Buyer(email=OTHER_OWNER), role="owner"))
+        db.session.add_all([Buyer(email=OPERATOR, is_operator=True), Buyer(email=BUYER)])
+        db.session.commit()
+        return SimpleNamespace(northwind=northwind.public_id, other=other.public_id,
+                               emails=dict(TEAM), other_owner=OTHER_OWNER,
+                               operator=OPERATOR, buyer=BUYER)
+
+    return in_app(make)
+
+
+def form_post(client, url: str, data: dict | None = None, **kwargs):
+    """POST ``data`` to ``url`` as the page's form does, with a CSRF token of this
+    client's session."""
+    page = client.get("/account/sign-in")
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_token(page.text)},
+                       **kwargs)
