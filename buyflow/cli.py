@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask --app wsgi sellers|products|demo|payments|secrets ...``."""
+"""Command-line tools: ``flask --app wsgi sellers|products|demo|payments|secrets|people ...``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from flask import Flask
 from .catalog import create_product
 from .extensions import db
 from .ledger.book import LedgerError
-from .models import Product, ReconciliationIssue, Seller, SellerApiKey, WebhookEndpoint
+from .models import Buyer, Product, ReconciliationIssue, Seller, SellerApiKey, WebhookEndpoint
+from .models.audit import SYSTEM
+from .models.people import SellerRole
 from .models.sellers import hash_api_key
 from .sellers import accounts, brand
 from .sellers.urls import UrlRefused
@@ -173,6 +175,39 @@ def add_webhook(seller_id, url):
     click.echo(f"webhook secret:   {secret}")
 
 
+@sellers.command("add-member")
+@click.argument("seller_id")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in SellerRole]), default="owner",
+              show_default=True)
+def add_member_command(seller_id, email, role):
+    """Make the person with EMAIL a member of the seller's team (bootstrapping a team for
+    a seller made here); they sign in to the console with that email."""
+    from .people.memberships import MembershipRefused, add_member
+
+    seller = _seller(seller_id)
+    try:
+        membership = add_member(seller, _person(email, create=True), role, actor=SYSTEM)
+    except MembershipRefused as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{seller.public_id}: {membership.person.email} is {membership.role}")
+
+
+def _person(email: str, *, create: bool = False) -> Buyer:
+    """The person whose primary or verified email is EMAIL (made when ``create`` and
+    there is none: they sign in with it later)."""
+    from .buyers.identity import buyer_by_email, buyer_for_email, normalized_email
+
+    address = normalized_email(email)
+    if address is None:
+        raise click.ClickException(f"{email!r} is not a valid email address")
+    person = buyer_for_email(address) if create else buyer_by_email(address)
+    if person is None:
+        raise click.ClickException(f"nobody has the email {address}")
+    return person
+
+
 products = click.Group("products", help="Manage sellers' catalogs.")
 
 
@@ -232,8 +267,28 @@ def seed_demo_data(*, origin: str, api_key: str, signing_secret: str,
     product.description = "Single-origin beans, roasted this week."
     product.amount = 1450
     product.currency = "EUR"
+    _seed_demo_owner(seller)
     db.session.commit()
     return seller, product
+
+
+DEMO_OWNER_EMAIL = "owner@northwind.example"
+
+
+def _seed_demo_owner(seller: Seller) -> None:
+    """The demo seller's owner, who is also the service's operator: one person to try
+    the console and the admin with (signing in by the code mailed to the instance)."""
+    from .models import Buyer, Membership
+
+    owner = db.session.scalar(db.select(Buyer).filter_by(email=DEMO_OWNER_EMAIL))
+    if owner is None:
+        owner = Buyer(email=DEMO_OWNER_EMAIL)
+        db.session.add(owner)
+    owner.is_operator = True
+    db.session.flush()
+    if db.session.scalar(db.select(Membership).filter_by(seller_id=seller.id,
+                                                         buyer_id=owner.id)) is None:
+        db.session.add(Membership(seller=seller, person=owner, role="owner"))
 
 
 demo = click.Group("demo", help="Demo data for trying Buyflow locally.")
@@ -289,7 +344,42 @@ def rotate_secrets_command() -> None:
         click.echo(f"{table}: {count} row(s) re-encrypted under the newest key")
 
 
+people = click.Group("people", help="Who runs this service: operators.")
+
+
+@people.command("grant-operator")
+@click.argument("email")
+def grant_operator_command(email):
+    """Make the person with EMAIL an operator (made if they never signed in: the first
+    operator is bootstrapped so); they sign in to /admin with that email."""
+    from .people.operators import OperatorRefused, grant_operator
+
+    person = _person(email, create=True)
+    try:
+        granted = grant_operator(person, actor=SYSTEM)
+    except OperatorRefused as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{person.email} is {'now' if granted else 'already'} an operator")
+
+
+@people.command("revoke-operator")
+@click.argument("email")
+def revoke_operator_command(email):
+    """Make the person with EMAIL an operator no more (never the last one)."""
+    from .people.operators import OperatorRefused, revoke_operator
+
+    person = _person(email)
+    try:
+        revoked = revoke_operator(person, actor=SYSTEM)
+    except OperatorRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{person.email} is {'no longer' if revoked else 'not'} an operator")
+
+
 def init_app(app: Flask) -> None:
-    for group in (sellers, products, demo, payments, secrets_at_rest):
+    for group in (sellers, products, demo, payments, secrets_at_rest, people):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)

@@ -161,6 +161,13 @@ class DefaultConfig:
     SIGN_IN_CODE_MAX_ATTEMPTS = 5
     SIGN_IN_LIMIT_PER_EMAIL = "5 per 15 minutes"
     SIGN_IN_LIMIT_PER_IP = "30 per hour"
+    # Seller sign-up from the console: whether a new seller waits (pending) for an
+    # operator's approval before buyers can pay it, and how many sellers one person may
+    # sign up (a rate limit).
+    SELLER_SIGNUP_NEEDS_APPROVAL = True
+    SELLER_SIGNUP_LIMIT_PER_PERSON = "10 per day"
+    # How long an invitation to join a seller's team stays valid (seconds; 7 days).
+    INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
     RATELIMIT_HEADERS_ENABLED = True
 
     # Saved cards in the buy flow: codes asked per email and per IP (the IP limit also

@@ -104,6 +104,8 @@ cat <<MSG
     Buyflow service:       $SERVICE_URL/
     localstripe (fake Stripe): http://127.0.0.1:$STRIPE_PORT/
     Your purchases:        $SERVICE_URL/account/  (sign-in emails land in ${BUYFLOW_MAIL_FILE_PATH:-instance/mail}/)
+    Seller console:        $SERVICE_URL/console/  (sign in as owner@northwind.example, the
+                           demo shop's owner and this service's operator: $SERVICE_URL/admin/)
   Test cards: 4242 4242 4242 4242 (succeeds), 4000 0025 0000 3155 (3-D Secure),
               4000 0000 0000 0341 (declined). Any future expiry (year 34 or 2034), any CVC.
   Ctrl-C stops everything.

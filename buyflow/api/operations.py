@@ -52,7 +52,7 @@ _JSON = "application/json"
 _REF = "#/components/schemas/{model}"
 _RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
-_ERROR_MEANINGS = {400: "Bad input", 401: "Missing or wrong API key", 403: "Not yours",
+_ERROR_MEANINGS = {400: "Bad input", 401: "Missing or wrong API key", 403: "Not yours, or the seller is suspended or not approved",
                    404: "No such resource", 409: "Conflict with the current state",
                    413: "The body is too large", 422: "Refused as asked",
                    502: "The payment provider refused",
@@ -87,7 +87,9 @@ class Operation:
         """Every status the operation answers, with its model (``schemas.Error`` for the
         errors)."""
         caused = {400} | ({413} if self.body else set()) | (
-            {409, 422} if self.idempotent else set()) | (set() if self.public else {401})
+            {409, 422} if self.idempotent else set()) | (
+            # 403: the key's seller is suspended or not approved (sellers/status.py)
+            set() if self.public else {401, 403})
         errors = {status: schemas.Error for status in sorted(caused | set(self.errors))}
         return {**self.responses, **errors}
 

@@ -5,7 +5,6 @@ OpenAPI document from the same declarations, so a view only does its work."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
-from sqlalchemy.orm import selectinload
 
 from ..buyers.identity import buyer_by_email, buyer_for_email, normalized_email
 from ..errors import CodedError
@@ -17,7 +16,7 @@ from ..payments import offline
 from ..payments.base import PaymentError
 from ..payments.refunds import RefundRefused, execute_refund, reserve_refund
 from ..payments.states import RefundDestination, RefundStatus
-from ..sellers import results
+from ..sellers import order_search, results
 from ..sellers.payloads import (
     credit_transaction_payload,
     order_payload,
@@ -105,31 +104,16 @@ def list_orders(query: schemas.OrderListQuery) -> schemas.OrderPage:
 
     Pass the previous page's ``next_cursor`` as ``starting_after`` for the next one.
     """
-    seller = authenticated_seller()
-    statement = db.select(Order).filter_by(seller_id=seller.id)
-    if query.status is not None:
-        statement = statement.filter_by(status=query.status)
-    if query.created_gte is not None:
-        statement = statement.where(Order.created_at >= query.created_gte)
-    if query.created_lt is not None:
-        statement = statement.where(Order.created_at < query.created_lt)
-    if query.starting_after:  # empty is the first page, as absent
-        after = db.session.scalar(db.select(Order.id).filter_by(
-            public_id=query.starting_after, seller_id=seller.id))
-        if after is None:
-            raise ApiError("bad_request", "'starting_after' is not one of your orders.")
-        statement = statement.where(Order.id < after)
-    # What each order's payload reads, loaded for the whole page at once (a few queries
-    # per page instead of a few per order).
-    statement = statement.options(
-        selectinload(Order.items), selectinload(Order.payments),
-        selectinload(Order.refunds).selectinload(Refund.parts))
-    orders = db.session.scalars(statement.order_by(Order.id.desc())
-                                .limit(query.limit + 1)).all()
-    page = orders[:query.limit]
-    has_more = len(orders) > query.limit
-    return schemas.OrderPage(data=[_order(o) for o in page], has_more=has_more,
-                             next_cursor=page[-1].public_id if has_more else None)
+    filters = order_search.OrderFilters(status=query.status, created_gte=query.created_gte,
+                                        created_lt=query.created_lt)
+    try:
+        page = order_search.search_orders(authenticated_seller(), filters,
+                                          limit=query.limit,
+                                          starting_after=query.starting_after)
+    except order_search.UnknownCursor as exc:
+        raise ApiError("bad_request", exc.message) from None
+    return schemas.OrderPage(data=[_order(o) for o in page.orders], has_more=page.has_more,
+                             next_cursor=page.next_cursor)
 
 
 @api.post("/orders/<order_id>/refunds", path=schemas.OrderPath, body=schemas.RefundRequest,

@@ -8,6 +8,11 @@ under an anonymous placeholder instead of the buyer's email.
 
 Provider calls come first. If one fails nothing is anonymized yet, and deleting again
 finishes the work (a card or customer already gone counts as done).
+
+A person who is the last owner of a seller's team, or the service's last operator, is
+refused first (``AccountDeletionRefused``): a seller must keep an owner and the service
+an operator. Otherwise the person leaves every team and stops being an operator with the
+account.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import secrets
 
 from sqlalchemy import or_
 
+from ..errors import CodedError
 from ..extensions import db
 from ..models import (
     AuditEntry,
+    Membership,
     Buyer,
     BuyerEmail,
     Card,
@@ -59,9 +66,29 @@ def anonymous_email() -> str:
     return f"deleted-{secrets.token_hex(8)}@deleted.invalid"
 
 
+class AccountDeletionRefused(CodedError):
+    """``last_owner`` (of a seller's team) or ``last_operator`` (of the service)."""
+
+    http_status = 409
+
+
+def _check_may_leave(buyer: Buyer) -> None:
+    from ..people.memberships import owner_count
+    from ..people.operators import is_last_operator
+
+    if is_last_operator(buyer):
+        raise AccountDeletionRefused("last_operator", "the service's last operator")
+    owned = db.session.scalars(db.select(Membership).filter_by(buyer_id=buyer.id,
+                                                               role="owner")).all()
+    if any(owner_count(membership.seller) == 1 for membership in owned):
+        raise AccountDeletionRefused("last_owner", "the last owner of a seller's team")
+
+
 def delete_account(buyer: Buyer) -> None:
     """Delete ``buyer``'s account as the module docstring says. Raises PaymentError when
-    the provider cannot be reached (then nothing personal is erased yet)."""
+    the provider cannot be reached (then nothing personal is erased yet), and
+    AccountDeletionRefused, before anything is done, for a last owner or operator."""
+    _check_may_leave(buyer)
     emails = verified_emails(buyer)  # an unverified email's orders may be someone else's
     _cancel_waiting_payments(buyer, emails)
 
@@ -92,6 +119,11 @@ def delete_account(buyer: Buyer) -> None:
     db.session.execute(db.update(AuditEntry).where(AuditEntry.buyer_id == buyer.id,
                                                    AuditEntry.action.like("email.%"))
                        .values(detail={}))
+    for membership in db.session.scalars(db.select(Membership).filter_by(buyer_id=buyer.id)):
+        record_change(buyer, "member.left", membership.seller.public_id,
+                      role=membership.role)
+        db.session.delete(membership)
+    buyer.is_operator = False
     buyer.email = placeholder
     buyer.provider_customer_ref = None
     buyer.deleted_at = now

@@ -13,14 +13,14 @@ The rules:
 - **The same person's other account.** The buy flow makes a buyer for every email that
   ever checked out, and people sign in with an email before adding it elsewhere: the
   email being verified is often the primary email of another buyer. Knowing the code
-  proves the same person owns both, so when that other buyer has no saved cards and no
-  other emails, it is merged into this one in the verification's transaction: its
+  proves the same person owns both, so when that other buyer has no saved cards, no
+  other emails, no credit, no place in a seller's team and is no operator, it is merged into this one in the verification's transaction: its
   orders, refund requests, codes and audit entries move over, an ``account.merged`` audit
   entry is written and its row is deleted (its sessions end with it). Its customer at the
   payment provider holds no saved card; it is deleted after the commit (the provider call
   never leaves the database half-merged; when it fails, it is logged and only an unused
-  customer remains there). When the other buyer has saved cards or other emails, the
-  verification is refused and nothing changes: the person signs in with that email and
+  customer remains there). When the other buyer has any of those, the verification is
+  refused and nothing changes: the person signs in with that email and
   removes them (or deletes that account) first, so nothing saved moves silently.
 - **Removing** an other email (verified or not) is always possible; the primary is not
   an other email and cannot be removed.
@@ -41,11 +41,21 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import CodedError
 from ..extensions import db
-from ..models import AuditEntry, Buyer, BuyerEmail, Order, RefundRequest, SignInCode
+from ..models import (
+    AuditEntry,
+    Buyer,
+    BuyerEmail,
+    LedgerAccount,
+    Membership,
+    Order,
+    RefundRequest,
+    SignInCode,
+)
 from ..models._base import utcnow
 from ..models.audit import ActorType
 from ..payments import get_provider
 from ..payments.base import PaymentError
+from ..people.bans import refusal_for_email
 from .audit import record_change
 from .codes import VERIFY_EMAIL, IssuedCode, confirm_code, confirm_link, issue_code
 from .identity import normalized_email
@@ -54,8 +64,10 @@ log = logging.getLogger(__name__)
 
 
 class EmailRefused(CodedError):
-    """``code``: invalid_email, already_yours, taken (another account's verified email),
-    other_account (the email names another account with saved cards or other emails),
+    """``code``: invalid_email, email_refused (banned or blacklisted:
+    ``people/bans.py``), already_yours, taken (another account's verified email),
+    other_account (the email names another account holding more than purchases: saved
+    cards, other emails, credit, a team's place, the operator role),
     not_yours (a verification link of another buyer's email), already_verified,
     not_verified."""
 
@@ -72,6 +84,8 @@ def add_email(buyer: Buyer, email: str) -> BuyerEmail:
     email = normalized_email(email)
     if email is None:
         raise EmailRefused("invalid_email")
+    if refusal_for_email(email):
+        raise EmailRefused("email_refused", http_status=403)
     if email == buyer.email or any(e.email == email for e in buyer.emails):
         raise EmailRefused("already_yours")
     row = db.session.scalar(db.select(BuyerEmail).filter_by(email=email).with_for_update())
@@ -130,7 +144,7 @@ def verify_by_link(buyer: Buyer, link_token: str) -> BuyerEmail:
 
 def _verify(buyer: Buyer, row: BuyerEmail, used: SignInCode) -> None:
     other = db.session.scalar(db.select(Buyer).filter_by(email=row.email).with_for_update())
-    if other is not None and (other.cards or other.emails):
+    if other is not None and _keeps_more_than_purchases(other):
         db.session.rollback()  # the code is not used up: it works once that is sorted out
         raise EmailRefused("other_account")
     used.buyer_id = buyer.id
@@ -143,6 +157,15 @@ def _verify(buyer: Buyer, row: BuyerEmail, used: SignInCode) -> None:
             get_provider().delete_customer(customer_to_delete)
         except PaymentError:
             log.exception("could not delete the merged buyer's customer %s", customer_to_delete)
+
+
+def _keeps_more_than_purchases(other: Buyer) -> bool:
+    """Whether ``other`` holds what a merge would not move: saved cards, other emails,
+    credit, a place in a seller's team, the operator role."""
+    if other.cards or other.emails or other.is_operator:
+        return True
+    return any(db.session.scalar(db.select(model.id).filter_by(buyer_id=other.id).limit(1))
+               is not None for model in (Membership, LedgerAccount))
 
 
 def _merge(other: Buyer, into: Buyer, row: BuyerEmail) -> str | None:

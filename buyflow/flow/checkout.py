@@ -24,6 +24,7 @@ from ..payments import charges, get_provider
 from ..payments import credit as credit_payments
 from ..payments.base import CardDetails, SavedCard
 from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus, PaymentStatus
+from ..people.bans import refusal_for_email
 from .saved_cards import CardAccess
 from .state import FlowState
 
@@ -91,7 +92,11 @@ def _open_order(flow: FlowState, email: str) -> _Opened:
     commit; then, for a buyer without a customer at the provider (its first purchase),
     make one, under the key of the buyer's row (``identity.customer_key``). Its reference
     is returned for the caller to record (``identity.record_customer``) before anything
-    is charged under it: with the card attempt's recovery point, or on its own."""
+    is charged under it: with the card attempt's recovery point, or on its own.
+    CheckoutError ``email_refused`` (403) for a banned or blacklisted email, before
+    anything is written (``people/bans.py``; the buyer is not told which rule)."""
+    if refusal_for_email(email):
+        raise CheckoutError("email_refused", 403)
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
     purchase = flow.what
     order = _order_for(flow)

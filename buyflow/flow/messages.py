@@ -2,6 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
+from ..people.bans import REFUSAL_MESSAGE
+
 BUYER_MESSAGES = {
     "card_declined": _l("Your card was declined. Please try another card."),
     "insufficient_funds": _l("Your card has insufficient funds. Please try another card."),
@@ -21,8 +23,18 @@ BUYER_MESSAGES = {
     ),
     "setup_incomplete": _l("Your card details could not be confirmed. Please try again."),
     "invalid_email": _l("Please enter a valid email address."),
+    # Banned or blacklisted (buyflow/people/bans.py): one message whatever the rule.
+    "email_refused": REFUSAL_MESSAGE,
     "unknown_seller": _l("This shop is not known to Buyflow."),
     "unknown_product": _l("This product is not available."),
+    # The seller is not active (buyflow/sellers/status.py): the buyer cannot fix it.
+    "seller_suspended": _l(
+        "This shop cannot take payments at the moment. Nothing was charged. Please contact "
+        "the shop."
+    ),
+    "seller_not_approved": _l(
+        "This shop cannot take payments yet. Nothing was charged. Please contact the shop."
+    ),
     "origin_not_allowed": _l("This website is not allowed to sell through this shop's account."),
     "flow_expired": _l("This checkout has expired. Please close it and start again."),
     "flow_invalid": _l("This checkout is not valid. Please close it and start again."),

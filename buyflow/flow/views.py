@@ -30,9 +30,11 @@ from ..money import Money, format_money
 from ..payments import get_provider
 from ..payments.base import PaymentError
 from ..security import content_security_policy
+from ..people.bans import refusal_for_email
 from ..sellers.brand import logo_url
 from ..sellers.payloads import signed_result
 from ..sellers.requests import PurchaseRequestError, verify_purchase_request
+from ..sellers.status import refusal_for_seller
 from ..web_input import InputRefused
 from .checkout import (
     CheckoutError,
@@ -128,6 +130,10 @@ def open_flow():
             "buy flow refused: origin %r is not registered for seller %s (registered: %s)",
             origin, seller.public_id, ", ".join(seller.origins))
         return _error_page("origin_not_allowed", 403, seller.origins)
+    if closed := refusal_for_seller(seller):  # suspended, or not approved yet
+        current_app.logger.info("buy flow refused: seller %s is %s", seller.public_id,
+                                seller.status)
+        return _error_page(closed, 403, seller.origins, parent_origin=origin)
     try:
         purchase, description = _purchase_asked(seller, args)
     except CheckoutError as exc:
@@ -210,7 +216,10 @@ class _FlowCallError(CodedError):
         super().__init__(code, code, status)
 
 
-def _flow_call() -> tuple[FlowState, dict]:
+def _flow_call(*, seller_may_be_closed: bool = False) -> tuple[FlowState, dict]:
+    """The call's flow state and body. Refused (403) while the flow's seller is not
+    active (suspended since the flow opened, or not approved), unless
+    ``seller_may_be_closed``: reading how a payment already made went."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise _FlowCallError("bad_request")
@@ -219,6 +228,10 @@ def _flow_call() -> tuple[FlowState, dict]:
     except FlowStateError as exc:
         raise _FlowCallError(exc.code) from None
     g.locale = flow.locale
+    if not seller_may_be_closed:
+        seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+        if seller is not None and (closed := refusal_for_seller(seller)):
+            raise _FlowCallError(closed, 403)
     return flow, body
 
 
@@ -332,9 +345,12 @@ def _email_asking_for_a_code() -> str:
                key_func=_email_asking_for_a_code)
 def saved_cards_code():
     """Mail the flow's email a one-time code that shows its saved cards. The answer is
-    the same whether or not the email has an account or cards."""
+    the same whether or not the email has an account or cards; a banned email gets no
+    code (``email_refused``, as its checkout would)."""
     flow, body = _flow_call()
     email = _flow_email(flow, body)
+    if refusal_for_email(email):
+        raise CheckoutError("email_refused", 403)
     seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
     issued = issue_code(email, SAVED_CARDS)
     db.session.commit()  # the code, before it is mailed
@@ -398,8 +414,9 @@ def pay_saved():
 
 @bp.post("/api/refresh")
 def refresh():
-    """Where the payment stands now (after 3-D Secure, or while it is processing)."""
-    flow, body = _flow_call()
+    """Where the payment stands now (after 3-D Secure, or while it is processing); also
+    once the seller is suspended, as the buyer may have paid already."""
+    flow, body = _flow_call(seller_may_be_closed=True)
     answer = _outcome_json(refresh_payment(flow, _string_field(body, "payment", 40)))
     db.session.commit()  # a card the buyer asked to keep, kept once it paid
     return answer

@@ -69,7 +69,9 @@ class AuditEntry(db.Model):
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_actor", "actor_type", "actor_id"),
-                      Index("ix_audit_entries_action", "action"))
+                      Index("ix_audit_entries_action", "action"),
+                      # An object's history (the console's order timeline).
+                      Index("ix_audit_entries_subject", "subject"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)

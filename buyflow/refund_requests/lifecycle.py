@@ -180,7 +180,7 @@ def decline(request: RefundRequest, reason: str, actor: Actor) -> RefundRequest:
     request.decline_reason = text
     request.closed_at = utcnow()
     record_change(request.buyer, "refund_request.declined", request.public_id, actor=actor,
-                  order=request.order.public_id)
+                  seller=request.order.seller, order=request.order.public_id)
     _tell_seller("refund_request.declined", request)
     db.session.flush()
     enqueue_after_commit(db.session(), enqueue_decline_mails, [request.id])

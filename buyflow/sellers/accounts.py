@@ -4,13 +4,17 @@ These functions change the session and flush; the CLI command that uses them com
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import update
 
+from ..errors import CodedError
 from ..extensions import db
-from ..models import Seller, WebhookEndpoint
+from ..locks import locked
+from ..models import Seller, SellerApiKey, WebhookDelivery, WebhookEndpoint
 from ..models._base import utcnow
 from .urls import check_webhook_url, normalize_origin
 
@@ -97,3 +101,134 @@ def set_origins(seller: Seller, add: Iterable[str] = (),
         raise ValueError("a seller needs at least one origin")
     seller.origins = origins
     return origins
+
+
+# What a seller's team does in the console's Developers section (these flush too; the
+# view commits, with the audit entry of the change).
+
+API_KEY_NAME_MAX = 100
+
+
+class DeveloperRefused(CodedError):
+    """A change to a seller's keys, secrets or endpoints that cannot be made: ``code``
+    says why (``name_required``, ``name_too_long``, ``endpoint_exists``,
+    ``secret_changed``, ``nothing_to_retire``)."""
+
+    http_status = 409
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A short digest of a secret, to tell which one a form was shown (never the secret)."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def issue_named_api_key(seller: Seller, name: str) -> tuple[SellerApiKey, str]:
+    """A new active API key named ``name`` for ``seller``: its row and the key itself, to
+    be shown once (only its hash is kept). DeveloperRefused for a blank or long name."""
+    name = " ".join(name.split())
+    if not name:
+        raise DeveloperRefused("name_required", "an API key needs a name", 400)
+    if len(name) > API_KEY_NAME_MAX:
+        raise DeveloperRefused("name_too_long", f"at most {API_KEY_NAME_MAX} characters", 400)
+    api_key = seller.issue_api_key()
+    key = seller.api_keys[-1]
+    key.name = name
+    db.session.flush()
+    return key, api_key
+
+
+def revoke_api_key(key: SellerApiKey) -> bool:
+    """Revoke ``key`` now, unless it is revoked already; whether this call revoked it (one
+    conditional update: two revokes at once revoke it once)."""
+    revoked = db.session.execute(
+        update(SellerApiKey).where(SellerApiKey.id == key.id, SellerApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(key)
+    return bool(revoked)
+
+
+def rotate_signing_secret_of(seller: Seller, shown_newest: str) -> str:
+    """As ``rotate_signing_secret``, for a person who saw the secret with fingerprint
+    ``shown_newest`` as the newest: DeveloperRefused ``secret_changed`` when another
+    rotation or retirement came first (the person would keep a secret that no longer
+    signs). The seller row is locked until the caller's transaction ends."""
+    seller = locked(Seller, seller.id)
+    if not seller.signing_secrets or secret_fingerprint(seller.signing_secrets[-1]) != shown_newest:
+        raise DeveloperRefused("secret_changed", "the signing secrets changed meanwhile")
+    return rotate_signing_secret(seller)
+
+
+def retire_older_signing_secrets(seller: Seller, shown_newest: str) -> int:
+    """Keep only the newest signing secret, which must be the one the person saw (the
+    fingerprint ``shown_newest``); how many were retired. DeveloperRefused
+    ``secret_changed``, or ``nothing_to_retire`` when only one is left."""
+    seller = locked(Seller, seller.id)
+    if not seller.signing_secrets or secret_fingerprint(seller.signing_secrets[-1]) != shown_newest:
+        raise DeveloperRefused("secret_changed", "the signing secrets changed meanwhile")
+    if len(seller.signing_secrets) < 2:
+        raise DeveloperRefused("nothing_to_retire", "only one signing secret is left")
+    return retire_signing_secrets(seller)
+
+
+def change_origins(seller: Seller, add: Iterable[str] = (),
+                   remove: Iterable[str] = ()) -> list[str]:
+    """``set_origins`` with the seller row locked first, so two changes at once both
+    count (neither is lost to the other's read of the list)."""
+    return set_origins(locked(Seller, seller.id), add, remove)
+
+
+def add_unique_webhook_endpoint(seller: Seller, url: str) -> tuple[WebhookEndpoint, str]:
+    """``add_webhook_endpoint``, refusing a URL the seller registered already
+    (DeveloperRefused ``endpoint_exists``: its deliveries would go twice); the seller row
+    is locked first, so a double submission adds one endpoint."""
+    seller = locked(Seller, seller.id)
+    url = check_webhook_url(url, allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_URLS"])
+    existing = next((e for e in seller.webhook_endpoints if e.url == url), None)
+    if existing is not None:
+        raise DeveloperRefused("endpoint_exists", existing.public_id)
+    endpoint, secret = add_webhook_endpoint(seller, url)
+    db.session.flush()  # its public id
+    return endpoint, secret
+
+
+def disable_webhook_endpoint(endpoint: WebhookEndpoint, reason: str | None = None) -> bool:
+    """Stop sending to ``endpoint`` and cancel what waits for it; whether this call
+    disabled it (it may be off already). ``reason`` is kept for the team to read."""
+    disabled = db.session.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id,
+                                      WebhookEndpoint.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason and reason[:200])
+        .execution_options(synchronize_session=False)).rowcount
+    if disabled:
+        db.session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                          WebhookDelivery.status == "pending")
+            .values(status="canceled", next_attempt_at=None)
+            .execution_options(synchronize_session=False))
+    db.session.refresh(endpoint)
+    return bool(disabled)
+
+
+def enable_webhook_endpoint(endpoint: WebhookEndpoint) -> bool:
+    """Send new events to ``endpoint`` again (what was canceled meanwhile stays canceled:
+    replay what is needed); whether this call enabled it."""
+    enabled = db.session.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id,
+                                      WebhookEndpoint.enabled.is_(False))
+        .values(enabled=True, disabled_reason=None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(endpoint)
+    return bool(enabled)
+
+
+def rotate_webhook_secret(endpoint: WebhookEndpoint, shown: str) -> str:
+    """A new secret for ``endpoint``, which signs every delivery from now on (the old
+    one at once stops: there is one secret per endpoint); the person saw the secret with
+    fingerprint ``shown`` (DeveloperRefused ``secret_changed`` when another rotation came
+    first). The endpoint row is locked until the caller's transaction ends."""
+    endpoint = locked(WebhookEndpoint, endpoint.id)
+    if secret_fingerprint(endpoint.secret) != shown:
+        raise DeveloperRefused("secret_changed", "the endpoint's secret changed meanwhile")
+    endpoint.secret = WebhookEndpoint.new_secret()
+    db.session.flush()
+    return endpoint.secret

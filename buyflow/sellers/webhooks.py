@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, false, insert, true, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
+from ..errors import CodedError
 from ..events import subscribe
 from ..extensions import db
 from ..metrics import count_webhook_delivery
@@ -422,3 +423,48 @@ def init_app(app: Flask) -> None:
     register_periodic(app, "sweep_webhooks", crontab(minute="*"), enqueue_due_deliveries)
     if not sa_event.contains(Session, "after_flush", _remember_new_deliveries):
         sa_event.listen(Session, "after_flush", _remember_new_deliveries)
+
+
+# What a seller's team does from the console (these flush; the view commits).
+
+TEST_EVENT = "webhook.test"
+
+
+class DeliveryRefused(CodedError):
+    """A delivery the team asked for cannot be made: ``endpoint_disabled`` (enable the
+    endpoint first) or ``delivery_pending`` (it is on its way already)."""
+
+    http_status = 409
+
+
+def replay_delivery(delivery: WebhookDelivery, now: datetime | None = None) -> None:
+    """Send ``delivery``'s event to its endpoint again, with the same ``webhook-id`` (so
+    a receiver that keeps ids drops it as a duplicate): the delivery is due at once, and
+    retried as a new one would be if it fails (its earlier attempts stay in the log). Only
+    a delivery that ended (delivered, failed, canceled) is replayed — one under way is
+    left to its claim and retries, so no worker posts it twice at once —, and only to an
+    enabled endpoint. The worker is woken when the caller commits."""
+    if not delivery.endpoint.enabled:
+        raise DeliveryRefused("endpoint_disabled", "the endpoint is disabled")
+    replayed = db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status != "pending")
+        .values(status="pending", attempts=0, next_attempt_at=now or utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not replayed:
+        raise DeliveryRefused("delivery_pending", "the delivery is on its way already")
+    db.session.refresh(delivery)
+    enqueue_after_commit(db.session, _wake, [delivery.id])
+
+
+def send_test_event(endpoint: WebhookEndpoint) -> WebhookEvent:
+    """A ``webhook.test`` event for ``endpoint`` alone (the seller's other endpoints are
+    not told), delivered, signed and retried as any other once the caller commits."""
+    if not endpoint.enabled:
+        raise DeliveryRefused("endpoint_disabled", "the endpoint is disabled")
+    event = WebhookEvent(seller_id=endpoint.seller_id, type=TEST_EVENT,
+                         data={"endpoint": endpoint.public_id})
+    event.deliveries.append(WebhookDelivery(endpoint=endpoint, next_attempt_at=utcnow()))
+    db.session.add(event)
+    db.session.flush()  # its deliveries wake the worker when the caller commits
+    return event

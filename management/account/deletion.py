@@ -9,12 +9,20 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
-from buyflow.buyers.deletion import delete_account
+from buyflow.buyers.deletion import AccountDeletionRefused, delete_account
 from buyflow.payments.base import PaymentError
 
 from ..auth.sessions import buyer_required, current_buyer, sign_out
 from . import bp
 from .cards import PROVIDER_UNAVAILABLE
+
+
+REFUSALS = {
+    "last_owner": _l("You are the last owner of a seller's team. Make another member an "
+                     "owner, or hand the ownership over, before deleting your account."),
+    "last_operator": _l("You are the last operator of this Buyflow service. Make someone "
+                        "else an operator before deleting your account."),
+}
 
 
 class DeleteAccountForm(FlaskForm):
@@ -34,6 +42,9 @@ def delete_my_account():
         except PaymentError:
             form.understood.errors.append(str(PROVIDER_UNAVAILABLE))
             status = 503
+        except AccountDeletionRefused as exc:
+            form.understood.errors.append(str(REFUSALS[exc.code]))
+            status = 409
         else:
             sign_out()
             flash(_("Your account was deleted."))

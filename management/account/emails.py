@@ -32,6 +32,7 @@ from buyflow.buyers.emails import (
 from buyflow.buyers.identity import normalized_email
 from buyflow.extensions import db, limiter
 from buyflow.models import BuyerEmail
+from buyflow.people.bans import REFUSAL_MESSAGE
 
 from ..auth import REFUSALS as CODE_REFUSALS
 from ..auth import CodeForm, send_code_mail
@@ -40,12 +41,13 @@ from . import bp
 
 REFUSALS = {
     "invalid_email": _l("Please enter a valid email address."),
+    "email_refused": REFUSAL_MESSAGE,  # banned or blacklisted
     "already_yours": _l("This email is already one of yours."),
     "taken": _l("This email is already verified on another Buyflow account. Sign in with "
                 "that account and remove it there first."),
-    "other_account": _l("This email belongs to another Buyflow account with saved cards or "
-                        "other emails. Sign in with it and remove them, or delete that "
-                        "account, first."),
+    "other_account": _l("This email belongs to another Buyflow account that keeps more than "
+                        "purchases (saved cards, other emails, credit, a seller's team). "
+                        "Sign in with it and sort that out, or delete that account, first."),
     "not_yours": _l("This link verifies an email added to another Buyflow account. Sign in "
                     "with the account that added it, then open the link again."),
     "already_verified": _l("This email is already verified."),
@@ -110,7 +112,8 @@ def emails():
         row = add_email(current_buyer(), form.email.data)
     except EmailRefused as exc:
         form.email.errors.append(str(REFUSALS[exc.code]))
-        return _list_page(form, status=400 if exc.code == "invalid_email" else 409)
+        return _list_page(form, status=400 if exc.code == "invalid_email"
+                          else 403 if exc.code == "email_refused" else 409)
     issued = start_verification(row)
     db.session.commit()  # the email and its code, before the code is mailed
     _send_code(row, issued)

@@ -22,6 +22,7 @@ from buyflow.buyers.codes import CodeRefused, IssuedCode, confirm_code, confirm_
 from buyflow.buyers.identity import buyer_for_email, normalized_email
 from buyflow.extensions import db, limiter
 from buyflow.models import Buyer, SignInCode
+from buyflow.people.bans import REFUSAL_MESSAGE, refusal_for_email
 
 from .sessions import buyer_required, current_buyer, sign_in, sign_out, sign_out_everywhere
 
@@ -31,6 +32,10 @@ REFUSALS = {
     "wrong_code": _l("This code is not right. Check the latest email we sent and try again."),
     "expired_code": _l("This code has expired. Ask for a new one."),
     "too_many_attempts": _l("Too many wrong codes. Ask for a new one."),
+    "email_refused": REFUSAL_MESSAGE,  # banned or blacklisted (buyflow/people/bans.py)
+    "account_deactivated": _l("This account has been deactivated by the operators of this "
+                              "service, so it cannot sign in. Contact them if you think this "
+                              "is a mistake."),
 }
 
 
@@ -57,9 +62,14 @@ def _next_url() -> str:
 def _signed_in_buyer(code: SignInCode) -> Buyer:
     """The buyer whose email ``code`` was sent to, made on first sign-in; the code is
     used up in the same transaction."""
+    if refusal_for_email(code.email):  # banned since the code was sent
+        db.session.commit()  # the code is used up all the same
+        raise CodeRefused("email_refused", http_status=403)
     buyer = buyer_for_email(code.email)
     code.buyer_id = buyer.id
     db.session.commit()
+    if buyer.deactivated_at is not None:  # the code is used up all the same
+        raise CodeRefused("account_deactivated", http_status=403)
     return buyer
 
 
@@ -87,10 +97,14 @@ def send_sign_in_mail(email: str, issued: IssuedCode) -> None:
 def sign_in_page():
     """Ask for an email; send it a code and a link."""
     form = EmailForm()
+    status = 200
     if form.validate_on_submit():
         email = normalized_email(form.email.data)
         if email is None:
             form.email.errors.append(_("Please enter a valid email address."))
+        elif refusal_for_email(email):  # no code goes to a banned email
+            form.email.errors.append(str(REFUSAL_MESSAGE))
+            status = 403
         else:
             issued = issue_code(email)
             db.session.commit()  # the code, before it is mailed
@@ -98,7 +112,7 @@ def sign_in_page():
             session["sign_in_email"] = email
             session["sign_in_next"] = _next_url()
             return redirect(url_for("auth.enter_code"))
-    return render_template("auth/sign_in.html", form=form)
+    return render_template("auth/sign_in.html", form=form), status
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
@@ -115,7 +129,7 @@ def enter_code():
             buyer = _signed_in_buyer(confirm_code(email, form.code.data))
         except CodeRefused as exc:
             form.code.errors.append(str(REFUSALS[exc.code]))
-            status = 429 if exc.code == "too_many_attempts" else 400
+            status = 429 if exc.code == "too_many_attempts" else exc.http_status
         else:
             target = _next_url()
             sign_in(buyer)
@@ -131,7 +145,8 @@ def follow_link(token: str):
     try:
         buyer = _signed_in_buyer(confirm_link(token))
     except CodeRefused as exc:
-        return render_template("auth/link_refused.html", message=REFUSALS[exc.code]), 400
+        return render_template("auth/link_refused.html", message=REFUSALS[exc.code]), \
+            exc.http_status
     sign_in(buyer)
     return redirect(url_for("account.purchases"))
 

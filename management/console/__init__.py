@@ -59,8 +59,10 @@ def template_helpers() -> dict:
 from . import (  # noqa: E402,F401
     customers,
     developers,
+    developers_webhooks,
     home,
     members,
+    order_detail,
     orders,
     products,
     refund_requests,

@@ -112,3 +112,37 @@ def test_an_unreachable_provider_erases_nothing(client, signed_in, add_card, del
     assert response.status_code == 503 and "cannot be reached" in response.text
     assert in_app(lambda: db.session.scalar(db.select(Buyer.email))) == "ann@example.com"
     assert len(stored_cards(in_app)) == 1
+
+
+def _membership(in_app, email: str, role: str, seller_name: str = "Northwind Coffee"):
+    from buyflow.models import Membership, Seller
+
+    def make():
+        seller = db.session.scalar(db.select(Seller).filter_by(name=seller_name))
+        person = db.session.scalar(db.select(Buyer).filter_by(email=email)) or Buyer(email=email)
+        db.session.add(Membership(seller=seller, person=person, role=role))
+        db.session.commit()
+    in_app(make)
+
+
+def test_the_last_owner_of_a_team_cannot_delete_their_account(client, shops, signed_in,
+                                                              delete, in_app):
+    signed_in()
+    _membership(in_app, "ann@example.com", "owner")
+    response = delete()
+    assert response.status_code == 409
+    assert "You are the last owner of a seller&#39;s team" in response.text
+    assert in_app(lambda: db.session.scalar(db.select(Buyer.deleted_at))) is None
+
+
+def test_a_member_who_deletes_their_account_leaves_the_team(client, shops, signed_in, delete,
+                                                            in_app):
+    from buyflow.models import Membership
+
+    signed_in()
+    _membership(in_app, "ann@example.com", "support")
+    _membership(in_app, "boss@example.com", "owner")
+    assert delete().status_code == 302
+    roles = in_app(lambda: db.session.execute(
+        db.select(Buyer.email, Membership.role).join(Membership.person)).all())
+    assert roles == [("boss@example.com", "owner")]

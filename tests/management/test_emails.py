@@ -168,7 +168,7 @@ def test_an_account_with_saved_cards_is_not_merged(client, purchases, signed_in,
     signed_in()
     email_id = added(client)
     response = enter(client, email_id, code_in(mailbox.last_to(WORK)))
-    assert response.status_code == 409 and "another Buyflow account with saved cards" in response.text
+    assert response.status_code == 409 and "another Buyflow account that keeps more than purchases" in response.text
     assert purchases["work"] not in client.get("/account/").text
     assert "Not verified yet" in client.get("/account/emails").text
 
@@ -235,3 +235,23 @@ def test_forms_need_the_csrf_token_and_pages_a_signed_in_buyer(client, signed_in
     assert client.post(f"/account/emails/{email_id}/remove").status_code == 400
     assert WORK in client.get("/account/emails").text
 
+
+
+def test_an_account_in_a_sellers_team_is_not_merged(client, purchases, signed_in, mailbox,
+                                                    in_app, shops):
+    """A merge deletes the other account: one with a place in a team is never merged (the
+    team would lose its member, or the database refuse the deletion)."""
+    from buyflow.models import Membership, Seller
+
+    def make_the_work_account_a_member():
+        work = db.session.scalar(db.select(Buyer).filter_by(email=WORK))
+        seller = db.session.scalar(db.select(Seller).filter_by(public_id=shops.northwind.public_id))
+        db.session.add(Membership(seller=seller, person=work, role="owner"))
+        db.session.commit()
+
+    in_app(make_the_work_account_a_member)
+    signed_in()
+    response = enter(client, added(client), code_in(mailbox.last_to(WORK)))
+    assert response.status_code == 409
+    assert "another Buyflow account that keeps more than purchases" in response.text
+    assert in_app(lambda: db.session.scalar(db.select(db.func.count(Membership.id)))) == 1

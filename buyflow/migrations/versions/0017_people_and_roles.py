@@ -65,6 +65,7 @@ def upgrade():
         sa.Column("created_by_id", sa.Integer(), sa.ForeignKey("buyers.id")),
         sa.Column("removed_at", UTCDateTime()),
     )
+    op.create_index("ix_orders_seller_paid", "orders", ["seller_id", "paid_at"])
     with op.batch_alter_table("buyers") as batch:
         batch.add_column(sa.Column("is_operator", sa.Boolean(), nullable=False,
                                    server_default="0"))
@@ -89,10 +90,12 @@ def upgrade():
         batch.create_index("ix_audit_entries_seller_id", ["seller_id"])
         batch.create_index("ix_audit_entries_action", ["action"])
         batch.create_index("ix_audit_entries_created_at", ["created_at"])
+        batch.create_index("ix_audit_entries_subject", ["subject"])
 
 
 def downgrade():
     with op.batch_alter_table("audit_entries") as batch:
+        batch.drop_index("ix_audit_entries_subject")
         batch.drop_index("ix_audit_entries_created_at")
         batch.drop_index("ix_audit_entries_action")
         batch.drop_index("ix_audit_entries_seller_id")
@@ -108,6 +111,7 @@ def downgrade():
     with op.batch_alter_table("buyers") as batch:
         batch.drop_column("deactivated_at")
         batch.drop_column("is_operator")
+    op.drop_index("ix_orders_seller_paid", table_name="orders")
     op.drop_table("blacklist_patterns")
     op.drop_index("ix_bans_buyer_id", table_name="bans")
     op.drop_index("ix_bans_value", table_name="bans")

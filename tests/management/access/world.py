@@ -59,7 +59,10 @@ def build_world(team) -> dict[str, str]:
     viewer = db.session.scalar(db.select(Membership).join(Buyer).where(
         Membership.seller_id == northwind.id, Buyer.email == team.emails["viewer"]))
     db.session.commit()
+    from buyflow.people.invitations import invitation_token
+
     return {
+        "invitation_token": invitation_token(invitation),
         "seller": team.northwind, "other_seller": team.other, "order": order.public_id,
         "product": product.public_id, "refund_request": asked.public_id,
         "webhook_endpoint": endpoint.public_id, "delivery": str(delivery.id),

@@ -1,0 +1,25 @@
+from tests.management.access import Route
+
+ROUTES = [
+    Route("console.sign_up", "GET", "/console/sign-up", "person"),
+    Route("console.sign_up", "POST", "/console/sign-up", "person"),
+    Route("console.sign_up_done", "GET", "/console/{seller}/welcome", "developers"),
+    Route("console.members", "GET", "/console/{seller}/members", "members"),
+    Route("console.member_invite", "POST", "/console/{seller}/members/invite", "members"),
+    Route("console.member_role", "POST", "/console/{seller}/members/{member}/role", "members",
+          data=(("role", "support"),)),
+    Route("console.member_remove", "GET", "/console/{seller}/members/{member}/remove",
+          "members"),
+    Route("console.member_remove", "POST", "/console/{seller}/members/{member}/remove",
+          "members"),
+    Route("console.member_transfer", "GET", "/console/{seller}/members/transfer", "ownership"),
+    Route("console.member_transfer", "POST", "/console/{seller}/members/transfer", "ownership"),
+    Route("console.member_invitation_revoke", "POST",
+          "/console/{seller}/members/invitations/{invitation}/revoke", "members"),
+    Route("console.member_leave", "GET", "/console/{seller}/leave", "view"),
+    Route("console.member_leave", "POST", "/console/{seller}/leave", "view"),
+    Route("console.member_accept_invitation", "GET", "/console/invitations/{invitation_token}",
+          "person"),
+    Route("console.member_accept_invitation", "POST",
+          "/console/invitations/{invitation_token}", "person"),
+]
