@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
+from ..audit import record_action
 from ..buyers.identity import buyer_by_email, buyer_for_email, normalized_email
 from ..errors import CodedError
 from ..extensions import csrf, db
 from ..ledger import book
-from ..models import LedgerTransaction, Order, Payment, Refund
+from ..models import AuditEntry, LedgerTransaction, Order, Payment, Refund
 from .. import refund_requests
 from ..payments import offline
 from ..payments.base import PaymentError
@@ -131,6 +132,10 @@ def refund_order(order_id: str, body: schemas.RefundRequest) -> schemas.Refund:
             raise ApiError(exc.code, exc.message,
                            409 if exc.code == "order_not_paid" else 422) from None
         remember_resource(refund.public_id)
+        record_action("order.refunded", order.public_id, actor=api_actor(),
+                      seller=order.seller, reason=body.reason, refund=refund.public_id,
+                      amount=refund.amount, currency=refund.currency,
+                      destination=refund.destination)
         db.session.commit()  # the recovery point: the amount reserved, the key knows it
     try:
         refund = execute_refund(refund)
@@ -180,6 +185,10 @@ def record_offline_payment(order_id: str,
                                                  reference=body.reference,
                                                  recorded_by=str(api_actor()))
         remember_resource(payment.public_id)
+        record_action("order.offline_payment_recorded", order.public_id, actor=api_actor(),
+                      seller=order.seller, payment=payment.public_id, method=payment.method,
+                      amount=payment.amount, currency=payment.currency,
+                      reference=payment.reference)
         db.session.commit()
     return schemas.Payment.model_validate(payment_payload(payment))
 
@@ -223,6 +232,12 @@ def _movement(email: str, body: schemas.CreditMovementRequest, move) -> schemas.
     buyer = buyer_for_email(_customer_email(email))
     transaction = move(seller, buyer, body.unit, body.amount, idempotency_key=_credit_key(),
                        reason=body.reason, actor=str(api_actor()))
+    action = "credit.granted" if move is book.grant else "credit.debited"
+    # A retry after a crash finds the movement the key made, and its entry with it.
+    if db.session.scalar(db.select(AuditEntry.id).filter_by(
+            subject=transaction.public_id, action=action)) is None:
+        record_action(action, transaction.public_id, actor=api_actor(), seller=seller,
+                      buyer=buyer, reason=body.reason, unit=body.unit, amount=body.amount)
     db.session.commit()
     return schemas.CreditTransaction.model_validate(credit_transaction_payload(transaction))
 
