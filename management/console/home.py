@@ -18,7 +18,7 @@ from buyflow.sellers.revenue import RANGES, revenue
 
 from . import bp
 from .access import current_seller, member_page
-from .chart import Bar, bar_chart
+from .chart import Bar, BarChart, bar_chart
 
 
 def _days() -> int:
@@ -29,8 +29,9 @@ def _days() -> int:
     return days if days in RANGES else RANGES[0]
 
 
-def currency_chart(currency: str, figures: list, totals, text_direction: str) -> str:
-    """The chart of one currency's net sales per day, with its table."""
+def currency_chart(currency: str, figures: list, totals, text_direction: str) -> BarChart:
+    """The chart of one currency's net sales per day, with its table (drawn by
+    ``console/chart.html``)."""
     locale = str(get_locale())
 
     def money(amount: int) -> str:
