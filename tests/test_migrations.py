@@ -244,3 +244,27 @@ def test_a_paid_and_partly_refunded_order_keeps_its_money_through_0010(old_app):
             650, [(payment.id, 650)])
         assert refundable_amount(order) == 0
         assert db.session.scalar(db.select(db.func.count(Refund.id))) == 3
+
+
+def test_webhook_events_sent_before_0017_know_their_order(old_app):
+    """0017 gives webhook events the order they are about (the console's order timeline
+    finds them by it): the events already sent get it from their payload."""
+    with old_app.app_context():
+        upgrade(revision="0016_one_open_refund_request")
+        created = datetime(2026, 11, 1, tzinfo=UTC)
+        with db.engine.begin() as connection:
+            seller = _insert(connection, "sellers", public_id="sel_1", name="S", origins=[],
+                             signing_secrets=[], default_locale="en", created_at=created,
+                             allow_partial_offline=False)
+            order = _insert(connection, "orders", public_id="ord_1", seller_id=seller,
+                            buyer_email="a@example.com", checkout_key="k", status="paid",
+                            amount=100, currency="EUR", locale="en", created_at=created)
+            for public_id, data in (("msg_1", {"order": {"id": "ord_1"}}),
+                                    ("msg_2", {"transaction": {"id": "ltx_1"}})):
+                _insert(connection, "webhook_events", public_id=public_id, seller_id=seller,
+                        type="order.completed", data=data, created_at=created)
+        upgrade()
+        with db.engine.connect() as connection:
+            named = dict(connection.execute(text(
+                "SELECT public_id, order_id FROM webhook_events")).all())
+    assert named == {"msg_1": order, "msg_2": None}

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -56,7 +57,14 @@ class WebhookEvent(PublicRecord, db.Model):
 
     public_id_prefix = "msg"
 
+    __table_args__ = (
+        # An order's events, newest first (the console's order timeline).
+        Index("ix_webhook_events_order", "order_id", "id"),
+    )
+
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    # The order the event is about, when it is about one (its payload names it too).
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     type: Mapped[str] = mapped_column(String(60))
     data: Mapped[dict] = mapped_column(JSON)
 

@@ -111,7 +111,7 @@ def _tell_seller(event_type: str, request: RefundRequest) -> None:
     record_event(request.order.seller, event_type, {
         "refund_request": refund_request_payload(request),
         "order": order_payload(request.order),
-    })
+    }, order=request.order)
 
 
 def open_request(order: Order, buyer: Buyer, reason: str,

@@ -62,12 +62,14 @@ EVENT_TYPES = ("order.completed", "order.expired", "payment.succeeded", "payment
                "credit.debited", "refund_request.declined", "refund_request.withdrawn")
 
 
-def record_event(seller: Seller, event_type: str, data: dict) -> WebhookEvent:
-    """Add ``event_type`` with ``data`` for ``seller`` to the current transaction, with one
-    pending delivery per enabled endpoint. Nothing is sent unless the transaction commits."""
+def record_event(seller: Seller, event_type: str, data: dict, *, order=None) -> WebhookEvent:
+    """Add ``event_type`` with ``data`` for ``seller`` (about ``order``, when it is about
+    one) to the current transaction, with one pending delivery per enabled endpoint.
+    Nothing is sent unless the transaction commits."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    event = WebhookEvent(seller_id=seller.id, type=event_type, data=data)
+    event = WebhookEvent(seller_id=seller.id, type=event_type, data=data,
+                         order_id=order.id if order is not None else None)
     db.session.add(event)
     for endpoint in seller.webhook_endpoints:
         if endpoint.enabled:
@@ -366,31 +368,35 @@ def _remember_new_deliveries(session: Session, _flush_context) -> None:
 # What the money core announces, told to sellers (the outbox, in the same transaction).
 
 def _order_paid(order) -> None:
-    record_event(order.seller, "order.completed", {"order": order_payload(order)})
+    record_event(order.seller, "order.completed", {"order": order_payload(order)}, order=order)
 
 
 def _order_expired(order) -> None:
-    record_event(order.seller, "order.expired", {"order": order_payload(order)})
+    record_event(order.seller, "order.expired", {"order": order_payload(order)}, order=order)
 
 
 def _payment_succeeded(order, payment) -> None:
     record_event(order.seller, "payment.succeeded",
-                 {"order": order_payload(order), "payment": payment_payload(payment)})
+                 {"order": order_payload(order), "payment": payment_payload(payment)},
+                 order=order)
 
 
 def _payment_failed(order, payment) -> None:
     record_event(order.seller, "payment.failed",
-                 {"order": order_payload(order), "payment": payment_payload(payment)})
+                 {"order": order_payload(order), "payment": payment_payload(payment)},
+                 order=order)
 
 
 def _refund_succeeded(order, refund) -> None:
     record_event(order.seller, "refund.completed",
-                 {"refund": refund_payload(refund), "order": order_payload(order)})
+                 {"refund": refund_payload(refund), "order": order_payload(order)},
+                 order=order)
 
 
 def _refund_failed(order, refund) -> None:
     record_event(order.seller, "refund.failed",
-                 {"refund": refund_payload(refund), "order": order_payload(order)})
+                 {"refund": refund_payload(refund), "order": order_payload(order)},
+                 order=order)
 
 
 def _credit_granted(transaction) -> None:

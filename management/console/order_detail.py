@@ -320,13 +320,9 @@ def _audit_entries(order: Order) -> list[AuditEntry]:
 
 
 def webhook_events_of(order: Order) -> list[WebhookEvent]:
-    """The webhook events sent for ``order`` (each carries the order's payload), with
-    their deliveries: the seller's events whose ``data.order.id`` is the order's. A JSON
-    filter over the seller's events (no column names an event's order yet)."""
-    named = WebhookEvent.data[("order", "id")].as_string()
+    """The webhook events sent for ``order``, newest first, with their deliveries."""
     return db.session.scalars(
-        db.select(WebhookEvent).where(WebhookEvent.seller_id == order.seller_id,
-                                      named == order.public_id)
+        db.select(WebhookEvent).where(WebhookEvent.order_id == order.id)
         .options(selectinload(WebhookEvent.deliveries)
                  .joinedload(WebhookDelivery.endpoint))
         .order_by(WebhookEvent.id.desc()).limit(TIMELINE_LIMIT)).all()

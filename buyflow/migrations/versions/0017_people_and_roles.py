@@ -66,6 +66,17 @@ def upgrade():
         sa.Column("removed_at", UTCDateTime()),
     )
     op.create_index("ix_orders_seller_paid", "orders", ["seller_id", "paid_at"])
+    with op.batch_alter_table("webhook_events") as batch:
+        batch.add_column(sa.Column("order_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_webhook_events_order_id_orders", "orders",
+                                 ["order_id"], ["id"])
+        batch.create_index("ix_webhook_events_order", ["order_id", "id"])
+    # The events already sent name their order in their payload.
+    named = ("json_extract(webhook_events.data, '$.order.id')"
+             if op.get_bind().dialect.name == "sqlite"
+             else "(webhook_events.data -> 'order' ->> 'id')")
+    op.execute(f"UPDATE webhook_events SET order_id = (SELECT orders.id FROM orders "  # nosec B608 - no input: one of two fixed expressions
+               f"WHERE orders.public_id = {named})")
     with op.batch_alter_table("buyers") as batch:
         batch.add_column(sa.Column("is_operator", sa.Boolean(), nullable=False,
                                    server_default="0"))
@@ -111,6 +122,10 @@ def downgrade():
     with op.batch_alter_table("buyers") as batch:
         batch.drop_column("deactivated_at")
         batch.drop_column("is_operator")
+    with op.batch_alter_table("webhook_events") as batch:
+        batch.drop_index("ix_webhook_events_order")
+        batch.drop_constraint("fk_webhook_events_order_id_orders", type_="foreignkey")
+        batch.drop_column("order_id")
     op.drop_index("ix_orders_seller_paid", table_name="orders")
     op.drop_table("blacklist_patterns")
     op.drop_index("ix_bans_buyer_id", table_name="bans")
