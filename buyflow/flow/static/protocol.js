@@ -18,9 +18,12 @@
   }
 
   /* The buyer's ways out: Escape anywhere in the flow, and the given close buttons. */
+  // Wire the frame's close controls; they wait disabled in the page until then (a press
+  // before this ran would be lost).
   function wireClose(parentOrigin, buttons) {
     buttons.forEach(function (button) {
       button.addEventListener('click', function () { tellPage(parentOrigin, 'close'); });
+      button.disabled = false;
     });
     // On keyup, not keydown: closing removes this frame, and a frame removed between a
     // key's down and up leaves the up with nowhere to go (Chromium's input routing to a
