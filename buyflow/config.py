@@ -208,6 +208,9 @@ class DefaultConfig:
     # Seller webhooks may target private or loopback addresses only when this is on
     # (development and tests); in production it stays off.
     WEBHOOK_ALLOW_PRIVATE_URLS = False
+    # After a webhook endpoint's secret is rotated, the old one signs its deliveries too
+    # for this long (both signatures in the header), while the receiver takes the new one.
+    WEBHOOK_SECRET_GRACE_HOURS = 24
 
     # Locales the product ships complete (a catalog each in translations/, English being
     # the source language), in the order the buyer's language menu lists them.

@@ -39,6 +39,11 @@ class WebhookEndpoint(PublicRecord, db.Model):
     # Readable, because it signs, so encrypted at rest under SECRETS_KEYS
     # (models/encrypted.py); shown to the seller once, masked afterwards.
     secret: Mapped[str] = mapped_column(EncryptedText)
+    # The secret before the last rotation, which also signs deliveries until
+    # ``previous_secret_until`` (WEBHOOK_SECRET_GRACE_HOURS), so the seller's receiver may
+    # take the new one meanwhile (Standard Webhooks: several signatures in one header).
+    previous_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
 

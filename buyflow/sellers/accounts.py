@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import update
@@ -221,14 +222,20 @@ def enable_webhook_endpoint(endpoint: WebhookEndpoint) -> bool:
     return bool(enabled)
 
 
-def rotate_webhook_secret(endpoint: WebhookEndpoint, shown: str) -> str:
-    """A new secret for ``endpoint``, which signs every delivery from now on (the old
-    one at once stops: there is one secret per endpoint); the person saw the secret with
-    fingerprint ``shown`` (DeveloperRefused ``secret_changed`` when another rotation came
-    first). The endpoint row is locked until the caller's transaction ends."""
+def rotate_webhook_secret(endpoint: WebhookEndpoint, shown: str, *,
+                          grace: timedelta | None = None) -> str:
+    """A new secret for ``endpoint``, which signs every delivery from now on; the old one
+    signs them too for ``grace`` (``WEBHOOK_SECRET_GRACE_HOURS`` unless given; each
+    delivery then carries both signatures), so the receiver may switch meanwhile. The person saw the secret with fingerprint ``shown``
+    (DeveloperRefused ``secret_changed`` when another rotation came first). The endpoint
+    row is locked until the caller's transaction ends."""
     endpoint = locked(WebhookEndpoint, endpoint.id)
     if secret_fingerprint(endpoint.secret) != shown:
         raise DeveloperRefused("secret_changed", "the endpoint's secret changed meanwhile")
+    if grace is None:
+        grace = timedelta(hours=current_app.config["WEBHOOK_SECRET_GRACE_HOURS"])
+    endpoint.previous_secret = endpoint.secret if grace else None
+    endpoint.previous_secret_until = utcnow() + grace if grace else None
     endpoint.secret = WebhookEndpoint.new_secret()
     db.session.flush()
     return endpoint.secret

@@ -77,12 +77,17 @@ def record_event(seller: Seller, event_type: str, data: dict, *, order=None) -> 
     return event
 
 
-def signed_headers(secret: str, message_id: str, timestamp: datetime, body: str) -> dict:
-    """The Standard Webhooks headers for ``body``."""
+def signed_headers(secret: str, message_id: str, timestamp: datetime, body: str,
+                   previous_secret: str | None = None) -> dict:
+    """The Standard Webhooks headers for ``body``: signed with ``secret``, and with
+    ``previous_secret`` too while an endpoint's rotation lets it (the header then holds
+    both signatures, space-separated, and either verifies)."""
+    signatures = [Webhook(s).sign(message_id, timestamp, body)
+                  for s in (secret, previous_secret) if s]
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, timestamp, body),
+        "webhook-signature": " ".join(signatures),
         "content-type": "application/json",
         "user-agent": "Buyflow-Webhooks/1",
     }
@@ -109,6 +114,7 @@ class _Claimed:
     endpoint_enabled: bool
     url: str
     secret: str
+    previous_secret: str | None  # still signing, during a rotation
     message_id: str
     body: str
 
@@ -179,13 +185,16 @@ def _read_claimed(delivery_ids: list[int]) -> list[_Claimed]:
         db.select(WebhookDelivery.id, WebhookDelivery.attempts, WebhookDelivery.endpoint_id,
                   WebhookEndpoint.enabled, WebhookEndpoint.url, WebhookEndpoint.secret,
                   WebhookEvent.public_id, WebhookEvent.type, WebhookEvent.created_at,
-                  WebhookEvent.data)
+                  WebhookEvent.data, WebhookEndpoint.previous_secret,
+                  WebhookEndpoint.previous_secret_until)
         .join(WebhookEndpoint, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
         .join(WebhookEvent, WebhookDelivery.event_id == WebhookEvent.id)
         .where(WebhookDelivery.id.in_(delivery_ids))
         .order_by(WebhookDelivery.id))
+    now = utcnow()
     return [_Claimed(id=row[0], attempts=row[1], endpoint_id=row[2], endpoint_enabled=row[3],
                      url=row[4], secret=row[5], message_id=row[6],
+                     previous_secret=row[10] if row[11] and row[11] > now else None,
                      body=_envelope(row[7], row[8], row[9]))
             for row in rows]
 
@@ -303,7 +312,8 @@ def _post(delivery: _Claimed, now: datetime,
           timeout: float) -> tuple[int | None, str | None, int]:
     """Sign ``delivery``'s body for ``now`` and post it, if its URL is still allowed; the
     answer's status code (None when there was none), the error and the duration."""
-    headers = signed_headers(delivery.secret, delivery.message_id, now, delivery.body)
+    headers = signed_headers(delivery.secret, delivery.message_id, now, delivery.body,
+                             delivery.previous_secret)
     started = time.monotonic()
     status_code = error = None
     try:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import URLField
 from wtforms.validators import DataRequired, Length
@@ -180,7 +181,7 @@ def developers_endpoint_rotate(endpoint_id: str):
     if request.method == "GET":
         form.shown.data = secret_fingerprint(endpoint.secret)
         return render_template("console/developers_rotate_endpoint.html", endpoint=endpoint,
-                               form=form)
+                               form=form, grace_hours=_grace_hours())
     if not form.validate_on_submit():
         return _rotate_refused(endpoint, form)
     try:
@@ -193,17 +194,27 @@ def developers_endpoint_rotate(endpoint_id: str):
     db.session.commit()
     return shown_once(
         _("New endpoint secret"),
-        _("Every delivery is signed with this secret from now on, and the old one no longer "
-          "verifies: put it in your receiver now. Copy it: it is not shown again."),
+        ngettext("Every delivery is signed with this secret from now on, and with the old "
+                 "one too for %(num)d hour: put this one in your receiver before then. Copy "
+                 "it: it is not shown again.",
+                 "Every delivery is signed with this secret from now on, and with the old "
+                 "one too for %(num)d hours: put this one in your receiver before then. Copy "
+                 "it: it is not shown again.", _grace_hours()),
         secret, _("Endpoint secret"),
         back=url_for("console.developers_endpoint", endpoint_id=endpoint.public_id),
         endpoint=endpoint.url)
 
 
+def _grace_hours() -> int:
+    """How long a rotated secret still signs (``WEBHOOK_SECRET_GRACE_HOURS``)."""
+    return int(current_app.config["WEBHOOK_SECRET_GRACE_HOURS"])
+
+
 def _rotate_refused(endpoint: WebhookEndpoint, form: SecretForm):
     form.shown.data = secret_fingerprint(endpoint.secret)
     return render_template("console/developers_rotate_endpoint.html", endpoint=endpoint,
-                           form=form, error=refusal("secret_changed")), 409
+                           form=form, error=refusal("secret_changed"),
+                           grace_hours=_grace_hours()), 409
 
 
 @bp.post("/<seller_id>/developers/endpoints/<endpoint_id>/test")

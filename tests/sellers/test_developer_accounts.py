@@ -4,10 +4,13 @@ rotated only from what was shown, endpoints disabled and enabled, replays and te
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from buyflow.extensions import db
 from buyflow.models import SellerApiKey, WebhookDelivery, WebhookEvent
+from buyflow.models._base import utcnow
 from buyflow.models.sellers import hash_api_key
 from buyflow.sellers import accounts
 from buyflow.sellers.accounts import DeveloperRefused, secret_fingerprint
@@ -103,6 +106,12 @@ def test_an_endpoint_secret_rotates_only_from_the_one_shown(seller, receiver):
         accounts.rotate_webhook_secret(endpoint, secret_fingerprint(secret))
     db.session.rollback()
     assert endpoint.secret == new != secret and new.startswith("whsec_")
+    # The old one keeps signing for WEBHOOK_SECRET_GRACE_HOURS (24), then no more.
+    assert endpoint.previous_secret == secret
+    left = endpoint.previous_secret_until - utcnow()
+    assert timedelta(hours=23, minutes=59) < left <= timedelta(hours=24)
+    accounts.rotate_webhook_secret(endpoint, secret_fingerprint(new), grace=timedelta(0))
+    assert (endpoint.previous_secret, endpoint.previous_secret_until) == (None, None)
 
 
 def test_a_replay_is_due_at_once_and_wakes_the_worker(app, seller, receiver, monkeypatch):

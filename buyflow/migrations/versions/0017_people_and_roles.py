@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from buyflow.models._base import UTCDateTime
+from buyflow.models.encrypted import EncryptedText
 
 revision = "0017_people_and_roles"
 down_revision = "0016_one_open_refund_request"
@@ -66,6 +67,9 @@ def upgrade():
         sa.Column("removed_at", UTCDateTime()),
     )
     op.create_index("ix_orders_seller_paid", "orders", ["seller_id", "paid_at"])
+    with op.batch_alter_table("webhook_endpoints") as batch:
+        batch.add_column(sa.Column("previous_secret", EncryptedText()))
+        batch.add_column(sa.Column("previous_secret_until", UTCDateTime()))
     with op.batch_alter_table("webhook_events") as batch:
         batch.add_column(sa.Column("order_id", sa.Integer(), nullable=True))
         batch.create_foreign_key("fk_webhook_events_order_id_orders", "orders",
@@ -122,6 +126,9 @@ def downgrade():
     with op.batch_alter_table("buyers") as batch:
         batch.drop_column("deactivated_at")
         batch.drop_column("is_operator")
+    with op.batch_alter_table("webhook_endpoints") as batch:
+        batch.drop_column("previous_secret_until")
+        batch.drop_column("previous_secret")
     with op.batch_alter_table("webhook_events") as batch:
         batch.drop_index("ix_webhook_events_order")
         batch.drop_constraint("fk_webhook_events_order_id_orders", type_="foreignkey")

@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from buyflow.extensions import db
 from buyflow.models import (
@@ -303,7 +303,8 @@ def test_disabling_asks_first_cancels_what_waits_and_enabling_sends_again(
 def test_a_rotated_endpoint_secret_signs_what_follows_and_is_shown_once(
         client, owner, endpoint, receiver, in_app, run_queue):
     confirm = client.get(f"{base(owner)}/endpoints/{endpoint[0]}/rotate-secret")
-    assert confirm.status_code == 200 and "stops verifying at once" in confirm.text
+    assert confirm.status_code == 200
+    assert "For 24 hours the current one signs them too" in confirm.text
     shown = re.search(r'name="shown"[^>]*value="([^"]+)"', confirm.text).group(1)
     assert shown == secret_fingerprint(endpoint[1])
     response = form_post(client, f"{base(owner)}/endpoints/{endpoint[0]}/rotate-secret",
@@ -316,12 +317,26 @@ def test_a_rotated_endpoint_secret_signs_what_follows_and_is_shown_once(
     assert stale.status_code == 409 and "Reload the page" in stale.text
     assert endpoint_row(in_app, endpoint[0])[2] == secret
 
+    # For a day both secrets sign, so a receiver still holding the old one keeps verifying.
     form_post(client, f"{base(owner)}/endpoints/{endpoint[0]}/test")
     run_queue()
     [(headers, body)] = receiver.requests
     assert Webhook(secret).verify(body, headers)["type"] == "webhook.test"
+    assert Webhook(endpoint[1]).verify(body, headers)["type"] == "webhook.test"
     [entry] = audited(in_app, "webhook_endpoint.secret_rotated")
     assert secret not in repr((entry.detail, entry.after))
+
+    def end_the_grace():
+        row = db.session.scalar(db.select(WebhookEndpoint).filter_by(public_id=endpoint[0]))
+        row.previous_secret_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    in_app(end_the_grace)
+    form_post(client, f"{base(owner)}/endpoints/{endpoint[0]}/test")
+    run_queue()
+    headers, body = receiver.requests[-1]
+    assert Webhook(secret).verify(body, headers)["type"] == "webhook.test"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(endpoint[1]).verify(body, headers)
 
 
 @pytest.mark.parametrize("role", ["support", "viewer"])
