@@ -76,11 +76,12 @@ def upgrade():
                                  ["order_id"], ["id"])
         batch.create_index("ix_webhook_events_order", ["order_id", "id"])
     # The events already sent name their order in their payload.
-    named = ("json_extract(webhook_events.data, '$.order.id')"
-             if op.get_bind().dialect.name == "sqlite"
-             else "(webhook_events.data -> 'order' ->> 'id')")
-    op.execute(f"UPDATE webhook_events SET order_id = (SELECT orders.id FROM orders "  # nosec B608 - no input: one of two fixed expressions
-               f"WHERE orders.public_id = {named})")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("UPDATE webhook_events SET order_id = (SELECT orders.id FROM orders "
+                   "WHERE orders.public_id = json_extract(webhook_events.data, '$.order.id'))")
+    else:
+        op.execute("UPDATE webhook_events SET order_id = (SELECT orders.id FROM orders "
+                   "WHERE orders.public_id = (webhook_events.data -> 'order' ->> 'id'))")
     with op.batch_alter_table("buyers") as batch:
         batch.add_column(sa.Column("is_operator", sa.Boolean(), nullable=False,
                                    server_default="0"))
