@@ -11,8 +11,11 @@ its headers. Then a repeat visit, as a
 browser holding the first visit's answers does it: an asset still fresh in its cache
 (``max-age``) is not asked for; one it must revalidate is asked with ``If-None-Match`` /
 ``If-Modified-Since`` (its 304 then costs headers only); the page itself is ``no-store``
-and comes again. Prints each answer, the totals of both visits, and the target (issue 14:
-the first visit's bodies at most 6,000 bytes compressed).
+and comes again. Prints each answer; the page's own body against the target (issue 14:
+"the flow page's own bytes over the wire ≤ 6 kB compressed", its assets under hashed
+names cached a year); and the totals of both visits with the assets, against the same
+bound (a first visit's assets are not the page's own bytes, but a buyer's first open
+downloads them).
 """
 
 from __future__ import annotations
@@ -144,14 +147,18 @@ def main() -> None:
     answers, first_body, first_head, first_logo = visit(client, page, None, args.locale)
     print(f"repeat visit (the first visit's answers cached), locale {args.locale}:")
     _, repeat_body, repeat_head, repeat_logo = visit(client, page, answers, args.locale)
+    page_body = len(answers[page].get_data())
     print()
-    print("the page and our assets (bodies as sent; headers apart; the seller's logo apart):")
+    print(f"the page's own bytes (issue 14's figure: its body as sent, headers apart): "
+          f"{page_body:,} B   target <= {TARGET:,} B: "
+          f"{'met' if page_body <= TARGET else 'NOT met'} ({page_body / TARGET:.2f}x)")
+    print("the page with our assets (bodies as sent; headers apart; the seller's logo apart),"
+          " against the same bound:")
     for name, body, head, logo in (("first visit", first_body, first_head, first_logo),
                                    ("repeat visit", repeat_body, repeat_head, repeat_logo)):
-        verdict = "met" if body <= TARGET else "NOT met"
+        within = "within" if body <= TARGET else "over"
         print(f"  {name + ':':<14} {body:>7,} B   (+ {head:,} B of headers, + {logo:,} B "
-              f"of logo)   target <= {TARGET:,} B: {verdict} ({body / TARGET:.2f}x)")
-
+              f"of logo)   {within} {TARGET:,} B ({body / TARGET:.2f}x)")
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,10 @@ process does not hold (another release's) is a 404, as an old version of the emb
 library is.
 
 Templates name an asset by its blueprint and file, ``asset_url('flow', 'flow.css')``.
+A blueprint may declare bundles, ``asset_bundles = {"checkout-stripe.js": ("providers/
+stripe.js", "protocol.js", "flow.js")}``: scripts a page loads together, served as one
+asset (their minified forms in that order): one request instead of several, and one
+compression window over all of them. A template names a bundle as it names a file.
 The blueprint's own static URL (``/flow/static/flow.css``) still serves the file as it
 is, revalidated on each use (``no-cache``).
 
@@ -68,13 +72,23 @@ def digested_name(filename: str, body: bytes) -> str:
     return str(path.with_name(f"{path.stem}.{digest}{path.suffix}"))
 
 
+def bundled(name: str, parts: list[Asset]) -> Asset:
+    """The bundle ``name``: the bodies of ``parts`` one after the other (each script
+    ends its statement: a script's last line may lack its semicolon)."""
+    body = b";\n".join(part.body for part in parts)
+    return Asset(digested_name(name, body), body, parts[0].mimetype)
+
+
 class Folder:
     """The assets of one static folder, read on first use and again when a file changed
-    (``reload``: debug mode)."""
+    (``reload``: debug mode), and the bundles of its files (``bundles``: a bundle's name
+    to the files it joins)."""
 
-    def __init__(self, root: Path, reload: bool):
+    def __init__(self, root: Path, reload: bool,
+                 bundles: dict[str, tuple[str, ...]] | None = None):
         self.root = root
         self.reload = reload
+        self.bundles = bundles or {}
         self._lock = threading.Lock()
         self._stamp: tuple | None = None
         self._by_file: dict[str, Asset] = {}
@@ -101,6 +115,13 @@ class Folder:
                 mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
                 asset = Asset(digested_name(filename, body), body, mimetype)
                 by_file[filename], by_name[asset.name] = asset, asset
+            for bundle_name, files in self.bundles.items():
+                missing = [filename for filename in files if filename not in by_file]
+                if missing:
+                    raise LookupError(f"bundle {bundle_name} of {self.root} names files "
+                                      f"it does not hold: {', '.join(missing)}")
+                asset = bundled(bundle_name, [by_file[filename] for filename in files])
+                by_file[bundle_name], by_name[asset.name] = asset, asset
             self._by_file, self._by_name, self._stamp = by_file, by_name, stamp
 
     def of_file(self, filename: str) -> Asset:
@@ -129,9 +150,18 @@ def _asset_at(path: str) -> Asset | None:
 
 
 def asset_url(blueprint: str, filename: str) -> str:
-    """The URL of ``filename`` of ``blueprint``'s static folder under its digested name."""
+    """The URL of ``filename`` (a file or a bundle) of ``blueprint``'s static folder under
+    its digested name."""
     asset = _folders(current_app)[blueprint].of_file(filename)
     return url_for("assets.serve", blueprint=blueprint, name=asset.name)
+
+
+def preload_links(blueprint: str, assets: list[tuple[str, str]]) -> str:
+    """A ``Link`` header preloading ``assets`` of ``blueprint`` (file or bundle, and what
+    it is: ``style``, ``script``) under their digested names, so that a browser fetches
+    them while the page still arrives."""
+    return ", ".join(f"<{asset_url(blueprint, filename)}>; rel=preload; as={kind}"
+                     for filename, kind in assets)
 
 
 @bp.get("/<blueprint>/<path:name>")
@@ -190,7 +220,8 @@ def init_app(app: Flask) -> None:
     """Serve the static folder of every blueprint registered so far under digested names,
     and give templates ``asset_url``. Call after the blueprints are registered."""
     app.extensions[_EXTENSION_KEY] = {
-        name: Folder(Path(blueprint.static_folder), reload=app.debug)
+        name: Folder(Path(blueprint.static_folder), reload=app.debug,
+                     bundles=getattr(blueprint, "asset_bundles", None))
         for name, blueprint in app.blueprints.items() if blueprint.has_static_folder}
     app.register_blueprint(bp)
     app.jinja_env.globals["asset_url"] = asset_url

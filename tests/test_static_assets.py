@@ -9,7 +9,7 @@ import brotli
 import pytest
 
 from buyflow import PROJECT_ROOT
-from buyflow.static_assets import IMMUTABLE, Folder
+from buyflow.static_assets import IMMUTABLE, Folder, served_form
 from tests.conftest import SELLER_ORIGIN
 
 FLOW_STATIC = PROJECT_ROOT / "buyflow" / "flow" / "static"
@@ -37,8 +37,8 @@ def decoded(response) -> bytes:
 def test_the_flow_page_names_its_assets_by_their_content(client, product):
     assets = ASSET.findall(flow_page(client, product).text)
     names = {re.sub(r"\.[0-9a-f]{12}\.", ".", path) for path in assets}
-    assert names == {"/assets/flow/flow.css", "/assets/flow/flow.js",
-                     "/assets/flow/protocol.js", "/assets/flow/providers/stripe.js"}
+    # One stylesheet and one script: the provider's adapter, the protocol and the flow.
+    assert names == {"/assets/flow/flow.css", "/assets/flow/checkout-stripe.js"}
     for path in assets:
         response = client.get(path)
         assert response.status_code == 200
@@ -106,3 +106,42 @@ def test_a_changed_file_gets_a_new_name_in_debug_mode(tmp_path):
     second = folder.of_file("app.js")
     assert second.name != first.name and second.body == b"var a=2;"
     assert folder.named(second.name) == second and folder.named(first.name) is None
+
+
+def test_the_checkout_bundle_holds_its_scripts_in_order_as_each_is_served(client, product):
+    bundle = next(p for p in ASSET.findall(flow_page(client, product).text)
+                  if p.endswith(".js"))
+    body = client.get(bundle).data
+    parts = [served_form(FLOW_STATIC / name)
+             for name in ("providers/stripe.js", "protocol.js", "flow.js")]
+    assert body == b";\n".join(parts)
+    # Each part alone is still served by its own name (other pages load protocol.js).
+    for name in ("protocol.js", "flow.js"):
+        assert client.get(f"/flow/static/{name}").status_code == 200
+
+
+def test_a_bundle_gets_a_new_name_when_one_of_its_files_changes(tmp_path):
+    (tmp_path / "a.js").write_text("var a = 1\n")
+    (tmp_path / "b.js").write_text("var b = 2;\n")
+    folder = Folder(tmp_path, reload=True, bundles={"both.js": ("a.js", "b.js")})
+    first = folder.of_file("both.js")
+    # The first file's last statement has no semicolon: the join still ends it.
+    assert first.body == b"var a=1;\nvar b=2;" and first.mimetype == "text/javascript"
+    (tmp_path / "b.js").write_text("var b = 3;\n")
+    second = folder.of_file("both.js")
+    assert second.name != first.name and folder.named(second.name) == second
+
+
+def test_a_bundle_naming_a_file_the_folder_lacks_is_refused_by_name(tmp_path):
+    (tmp_path / "a.js").write_text("var a = 1;\n")
+    folder = Folder(tmp_path, reload=False, bundles={"both.js": ("a.js", "gone.js")})
+    with pytest.raises(LookupError, match="both.js .* gone.js"):
+        folder.of_file("a.js")
+
+
+def test_the_flow_page_asks_the_browser_to_preload_the_assets_it_names(client, product):
+    response = flow_page(client, product)
+    named = ASSET.findall(response.text)
+    preloaded = re.findall(r"<([^>]+)>; rel=preload; as=(\w+)", response.headers["Link"])
+    assert sorted(preloaded) == sorted(
+        (path, "style" if path.endswith(".css") else "script") for path in named)

@@ -35,6 +35,7 @@ from ..sellers.brand import logo_url
 from ..sellers.payloads import signed_result
 from ..sellers.requests import PurchaseRequestError, verify_purchase_request
 from ..sellers.status import refusal_for_seller
+from ..static_assets import preload_links
 from ..web_input import InputRefused
 from .checkout import (
     CheckoutError,
@@ -59,6 +60,11 @@ from .theme import page_theme
 
 bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates",
                static_folder="static")
+# The checkout page's scripts, one file per card provider (static_assets.py): the adapter,
+# then the page protocol, then the flow that uses both.
+bp.asset_bundles = {f"checkout-{provider}.js": (f"providers/{provider}.js", "protocol.js",
+                                                "flow.js")
+                    for provider in ("stripe",)}
 # The flow's calls are authorised by the signed flow token in their body, not by a
 # cookie (third-party cookies are blocked in the iframe); see state.py.
 csrf.exempt(bp)
@@ -173,6 +179,10 @@ def open_flow():
     ))
     response.headers["Content-Security-Policy"] = _flow_csp(seller.origins, theme.style_source)
     response.headers["Cache-Control"] = "no-store"
+    # The browser asks for the page's stylesheet and script as the answer arrives, not
+    # once it has read their tags (checkout.html and flow/base.html name the same files).
+    response.headers["Link"] = preload_links("flow", [
+        ("flow.css", "style"), (f"checkout-{provider['provider']}.js", "script")])
     return response
 
 

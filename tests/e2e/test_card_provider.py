@@ -7,17 +7,24 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from buyflow import PROJECT_ROOT
+from buyflow.static_assets import served_form
 from tests.e2e.conftest import FLOW_FRAME, fill_card
 
 pytestmark = pytest.mark.e2e
 
 THANKS = re.compile(r"Thank you — order (ord_\S+) verified")
-# The adapter as the pages load it: under its digested name (buyflow/static_assets.py).
+# The adapter as the pages load it, under digested names (buyflow/static_assets.py): alone
+# (the account's add-card page), or first in the checkout page's one script, whose lines
+# after the adapter's are the protocol's and the flow's.
 ADAPTER = re.compile(r"/assets/flow/providers/stripe\.[0-9a-f]+\.js")
+CHECKOUT_BUNDLE = re.compile(r"/assets/flow/checkout-stripe\.[0-9a-f]+\.js")
+ADAPTER_LINES = served_form(
+    PROJECT_ROOT / "buyflow" / "flow" / "static" / "providers" / "stripe.js").count(b"\n") + 1
 
 # Runs first in every frame: wraps window.Stripe, then every method of what it returns (and
-# of what those return), and notes each call with the first script URL on its stack: the
-# caller. Calls the provider's script makes into itself name its own URL. The notes live in
+# of what those return), and notes each call with the first script URL on its stack and
+# the line there: the caller. Calls the provider's script makes into itself name its own URL. The notes live in
 # sessionStorage too, so they outlast the account page's form submission.
 TRACE_PROVIDER_CALLS = r"""(() => {
   const KEY = 'buyflow-test-provider-calls';
@@ -26,8 +33,8 @@ TRACE_PROVIDER_CALLS = r"""(() => {
   window.__providerCalls = calls;
   function note(name) {
     const line = new Error().stack.split('\n').find(l => /https?:\/\//.test(l)) || '';
-    const url = (line.match(/https?:\/\/[^\s)]+?(?=:\d+:\d+)/) || [''])[0];
-    calls.push([name, url]);
+    const at = line.match(/(https?:\/\/[^\s)]+?):(\d+):\d+/) || ['', '', '0'];
+    calls.push([name, at[1], Number(at[2])]);
     try { sessionStorage.setItem(KEY, JSON.stringify(calls)); } catch (e) { /* opaque */ }
   }
   const watched = new WeakSet();
@@ -60,11 +67,13 @@ def our_calls_into_the_provider(frame, service_url) -> set[str]:
     """The methods of the provider's script our scripts called; each call must come from
     the adapter."""
     calls = frame.evaluate("() => window.__providerCalls")
-    ours = [(name, url) for name, url in calls if url.startswith(service_url + "/")]
+    ours = [(name, url[len(service_url):], line) for name, url, line in calls
+            if url.startswith(service_url + "/")]
     assert ours, "no call into the provider's script was traced"
-    assert all(url.startswith(service_url) and ADAPTER.fullmatch(url[len(service_url):])
-               for _, url in ours), ours
-    return {name for name, _ in ours}
+    assert all(ADAPTER.fullmatch(path)
+               or (CHECKOUT_BUNDLE.fullmatch(path) and 1 <= line <= ADAPTER_LINES)
+               for _, path, line in ours), ours
+    return {name for name, _, _ in ours}
 
 
 def test_only_the_adapter_calls_the_providers_script_in_the_flow(page, shop_url, service_url,
