@@ -110,7 +110,7 @@ def configure_extensions(app: Flask) -> None:
         ledger,
         locks,
         metrics,
-        models,  # noqa: F401  (the models must be known to migrations)
+        models,
         payments,
         refund_requests,
         request_log,
@@ -124,6 +124,7 @@ def configure_extensions(app: Flask) -> None:
     from .sellers import webhooks as seller_webhooks
 
     db.init_app(app)
+    models.init_app(app)
     locks.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     # Before any other after_request: compression, run last, gets the finished answer.
@@ -170,6 +171,6 @@ def configure_blueprints(app: Flask) -> None:
 
 
 def configure_cli(app: Flask) -> None:
-    from . import cli
+    from . import commands
 
-    cli.init_app(app)
+    commands.init_app(app)

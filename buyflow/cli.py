@@ -1,11 +1,11 @@
-"""Command-line tools: ``flask --app wsgi sellers|products|demo|payments|secrets|people ...``."""
+"""Command-line tools: ``flask --app wsgi sellers|products|demo|payments|secrets|people ...``
+(named in ``commands.py``, which imports this module only when one is listed or run)."""
 
 from __future__ import annotations
 
 from importlib.resources import files
 
 import click
-from flask import Flask
 
 from .catalog import create_product
 from .extensions import db
@@ -16,7 +16,6 @@ from .models.people import SellerRole
 from .models.sellers import hash_api_key
 from .sellers import accounts, brand
 from .sellers.urls import UrlRefused
-from .serve import serve_command
 
 DEMO_SELLER_ID = "sel_demo"
 DEMO_PRODUCT_ID = "prod_demo_coffee"
@@ -378,8 +377,3 @@ def revoke_operator_command(email):
     db.session.commit()
     click.echo(f"{person.email} is {'no longer' if revoked else 'not'} an operator")
 
-
-def init_app(app: Flask) -> None:
-    for group in (sellers, products, demo, payments, secrets_at_rest, people):
-        app.cli.add_command(group)
-    app.cli.add_command(serve_command)

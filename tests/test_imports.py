@@ -1,7 +1,9 @@
 """What a web worker loads: the receipts' PDF, image and text-shaping libraries only
 where a receipt PDF is made or a logo is checked, the migrations' Alembic only when
-migrations run, CLDR data only for the languages a page is in; never to serve pages,
-checkouts and the API (they would cost every worker their memory)."""
+migrations run, the command line's modules only when a command runs, SQLAlchemy's
+PostgreSQL dialect only on PostgreSQL, CLDR data only for the languages a page is in;
+never to serve pages, checkouts and the API (they would cost every worker their
+memory)."""
 
 import json
 import os
@@ -14,6 +16,10 @@ from buyflow import PROJECT_ROOT
 # Receipts (PDF, fonts, logos), then migrations (Flask-Migrate, Alembic, its templates).
 HEAVY = ("fpdf", "uharfbuzz", "PIL", "fontTools", "flask_migrate", "alembic", "mako",
          "pygments")
+# Modules of ours and of libraries, with their submodules: the command line's (commands.py
+# names them), then the PostgreSQL dialect (2.4 MiB with its drivers' modules), which
+# the test's SQLite database never needs (models/_base.py partial_index).
+NOT_SERVING = ("buyflow.cli", "buyflow.serve", "sqlalchemy.dialects.postgresql")
 
 _SETTINGS = textwrap.dedent("""
     import sys
@@ -105,6 +111,9 @@ def test_serving_pages_checkouts_and_the_api_loads_no_pdf_image_or_migration_lib
     loaded = {name.split(".")[0] for name in served["modules"]}
     assert "stripe" in loaded  # what the worker did use is seen
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    needless = [name for name in served["modules"]
+                if any(name == module or name.startswith(module + ".") for module in NOT_SERVING)]
+    assert not needless, needless
     # English pages, a menu naming every language: CLDR data for English only.
     assert served["cldr"] and {name.split("_")[0] for name in served["cldr"]} <= {"en", "root"}
 

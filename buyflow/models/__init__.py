@@ -1,5 +1,11 @@
 """All models, importable from one place (and seen by Alembic through this import)."""
 
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from ..extensions import db
+from ._base import use_dialect
 from .audit import AuditEntry
 from .buyers import Buyer, BuyerEmail, Card, SignInCode
 from .catalog import Product
@@ -21,3 +27,16 @@ __all__ = [
     "Receipt", "ReconciliationIssue", "Refund", "RefundEvent", "RefundPart", "RefundRequest", "Seller", "SignInCode",
     "SellerApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]
+
+
+def init_app(app: Flask) -> None:
+    """Make the partial indexes (``_base.partial_index``) partial on the app's database,
+    where its migrations run and are compared with the models."""
+    use_dialect(db.metadata, make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name())
+
+
+@event.listens_for(db.metadata, "before_create")
+def _partial_where_created(metadata, connection, **_kw) -> None:
+    """Tables made from the models (``create_all``), with or without an app: their
+    partial indexes partial on that database."""
+    use_dialect(metadata, connection.dialect.name)

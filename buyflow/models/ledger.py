@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import PublicRecord, UTCDateTime, utcnow
+from ._base import PublicRecord, UTCDateTime, partial_index, utcnow
 
 
 class LedgerAccount(PublicRecord, db.Model):
@@ -25,12 +25,10 @@ class LedgerAccount(PublicRecord, db.Model):
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        Index("uq_ledger_buyer_accounts", "seller_id", "buyer_id", "unit", "kind",
-              unique=True, sqlite_where=db.text("buyer_id IS NOT NULL"),
-              postgresql_where=db.text("buyer_id IS NOT NULL")),
-        Index("uq_ledger_seller_accounts", "seller_id", "unit", "kind", unique=True,
-              sqlite_where=db.text("buyer_id IS NULL"),
-              postgresql_where=db.text("buyer_id IS NULL")),
+        partial_index("uq_ledger_buyer_accounts", "seller_id", "buyer_id", "unit", "kind",
+                      unique=True, where="buyer_id IS NOT NULL"),
+        partial_index("uq_ledger_seller_accounts", "seller_id", "unit", "kind", unique=True,
+                      where="buyer_id IS NULL"),
         CheckConstraint("kind != 'buyer' OR balance >= 0", name="ck_buyer_balance_positive"),
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..money import Money
-from ._base import PublicRecord, UTCDateTime
+from ._base import PublicRecord, UTCDateTime, partial_index
 
 
 # The orders a buyer bought (payments.states.PURCHASED_ORDER_STATUSES), as SQL text: a
@@ -23,8 +23,7 @@ class Order(PublicRecord, db.Model):
         Index("ix_orders_buyer_email_id", "buyer_email", "id"),
         # A buyer's purchases, newest first, a page at a time, by email: the attempts
         # never paid (declined, abandoned, expired) are not in it.
-        Index("ix_orders_purchases", "buyer_email", "id",
-              sqlite_where=db.text(PURCHASED), postgresql_where=db.text(PURCHASED)),
+        partial_index("ix_orders_purchases", "buyer_email", "id", where=PURCHASED),
         # The seller API's order list (api/views.py list_orders), newest first by id:
         # all of a seller's, of a status, or created in a time range (with a status or
         # without), each a walk of one index however long the history.

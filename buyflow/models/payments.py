@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import PublicRecord, UTCDateTime, utcnow
+from ._base import PublicRecord, UTCDateTime, partial_index, utcnow
 
 
 _OPEN = "status IN ('created', 'requires_action', 'authorized')"
@@ -20,8 +20,8 @@ class Payment(PublicRecord, db.Model):
     # and payments/credit.py keep to it under the order's lock; this makes a slip an
     # error instead of a second charge).
     __table_args__ = (
-        Index("uq_payments_open_per_order", "order_id", "provider", unique=True,
-              sqlite_where=db.text(_OPEN), postgresql_where=db.text(_OPEN)),
+        partial_index("uq_payments_open_per_order", "order_id", "provider", unique=True,
+                      where=_OPEN),
     )
 
     public_id_prefix = "pay"

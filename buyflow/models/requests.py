@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._base import PublicRecord, UTCDateTime
+from ._base import PublicRecord, UTCDateTime, partial_index
 
 
 class RefundRequestStatus(StrEnum):
@@ -27,9 +27,8 @@ class RefundRequest(PublicRecord, db.Model):
     # At most one open request per order: the lifecycle checks it under the order's lock,
     # the database makes sure.
     __table_args__ = (
-        Index("uq_refund_requests_one_open", "order_id", unique=True,
-              sqlite_where=db.text("status = 'open'"),
-              postgresql_where=db.text("status = 'open'")),
+        partial_index("uq_refund_requests_one_open", "order_id", unique=True,
+                      where="status = 'open'"),
     )
 
     public_id_prefix = "rr"
