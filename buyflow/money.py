@@ -7,6 +7,7 @@ as zero- and three-decimal). Only currencies listed here can be sold in.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -88,6 +89,12 @@ class Money:
 def format_money(money: Money, locale: str | Locale) -> str:
     """The amount formatted for ``locale`` with exactly the currency's exponent digits
     (``1.234,56 €`` in de, ``￥1,235`` in ja)."""
+    return _formatted(money, str(locale))
+
+
+# The same prices are shown again and again (a product's, on every page of its flow).
+@functools.lru_cache(maxsize=1024)
+def _formatted(money: Money, locale: str) -> str:
     loc = Locale.parse(locale)
     exponent = currency_exponent(money.currency)
     pattern = copy.copy(parse_pattern(loc.currency_formats["standard"]))

@@ -51,20 +51,14 @@ class PayOutcome:
         return self.payment.status
 
 
-def find_seller_and_product(seller_id: str, product_id: str) -> tuple[Seller, Product]:
-    """The seller and its active product; CheckoutError if either is unknown, or the
-    product belongs to another seller."""
-    found = db.session.execute(
-        db.select(Seller, Product).where(Seller.public_id == seller_id)
-        .outerjoin(Product, (Product.seller_id == Seller.id) & (Product.public_id == product_id)
-                   & Product.active)
-    ).first()
-    if found is None:
-        raise CheckoutError("unknown_seller", 404)
-    seller, product = found
+def find_product(seller: Seller, product_id: str) -> Product:
+    """``seller``'s active product ``product_id``; CheckoutError ``unknown_product`` (404)
+    if it has none (another seller's is unknown too)."""
+    product = db.session.scalar(db.select(Product).filter_by(
+        seller_id=seller.id, public_id=product_id, active=True))
     if product is None:
         raise CheckoutError("unknown_product", 404)
-    return seller, product
+    return product
 
 
 def _order_for(flow: FlowState) -> Order | None:
@@ -85,45 +79,63 @@ class _Opened:
     order: Order
     held_credit: int  # what was reserved for it when it was opened
     new_customer_ref: str | None  # the buyer's customer, made now: not recorded yet
+    # Written by this transaction and not committed yet: nobody else can see it.
+    uncommitted: bool = False
 
 
-def _open_order(flow: FlowState, email: str) -> _Opened:
-    """Open (or reopen) this flow's order for ``email``, with the email's buyer, and
-    commit; then, for a buyer without a customer at the provider (its first purchase),
-    make one, under the key of the buyer's row (``identity.customer_key``). Its reference
-    is returned for the caller to record (``identity.record_customer``) before anything
-    is charged under it: with the card attempt's recovery point, or on its own.
-    CheckoutError ``email_refused`` (403) for a banned or blacklisted email, before
-    anything is written (``people/bans.py``; the buyer is not told which rule)."""
+def _open_order(flow: FlowState, email: str, *, customer: bool = True,
+                with_attempt: bool = False, seller: Seller | None = None) -> _Opened:
+    """Open (or reopen) this flow's order for ``email``, with the email's buyer. With
+    ``customer``, a buyer without a customer at the provider (its first purchase that
+    needs one) gets one, made under the key of the buyer's row
+    (``identity.customer_key``) once the order is committed; its reference is returned
+    for the caller to record (``identity.record_customer``) before anything is charged
+    under it: with the card attempt's recovery point, or on its own.
+
+    Commits; but ``with_attempt``, a new order for which no customer is made is only
+    written (``uncommitted``), for the caller to commit with its card attempt's row — one
+    transaction, as no provider call comes between them. ``seller`` is the flow's, when
+    the caller has it (else it is read). CheckoutError ``email_refused`` (403) for a
+    banned or blacklisted email, before anything is written (``people/bans.py``; the
+    buyer is not told which rule)."""
     if refusal_for_email(email):
         raise CheckoutError("email_refused", 403)
-    seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
     purchase = flow.what
     order = _order_for(flow)
     if order is not None:
         _refuse_unpayable(order)
 
     buyer = buyer_for_email(email)
-    if order is None:
+    new = order is None
+    if new:
+        if seller is None:
+            seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+        # A new order has no payments yet: known, not read.
         order = Order(seller=seller, checkout_key=flow.checkout_key,
                       amount=purchase.total.amount, currency=purchase.currency,
                       locale=flow.locale, buyer_email=email, items=purchase.order_items(),
-                      seller_reference=purchase.reference, passthrough=purchase.passthrough)
+                      seller_reference=purchase.reference, passthrough=purchase.passthrough,
+                      payments=[])
         db.session.add(order)
     order.buyer = buyer
     order.buyer_email = email
     # Read before the commit expires them.
     held = credit_payments.held_credit(order)
-    key = None if buyer.provider_customer_ref else customer_key(buyer)
+    key = customer_key(buyer) if customer and not buyer.provider_customer_ref else None
+    uncommitted = with_attempt and new and key is None
     try:
-        db.session.commit()
+        if uncommitted:
+            db.session.flush()
+        else:
+            db.session.commit()
     except IntegrityError:  # the same flow started twice at once: use the first order
         db.session.rollback()
-        return _open_order(flow, email)
+        return _open_order(flow, email, customer=customer, with_attempt=with_attempt,
+                           seller=seller)
     customer_ref = None
     if key is not None:
         customer_ref = get_provider().ensure_customer(email, None, idempotency_key=key)
-    return _Opened(order, held.amount if held else 0, customer_ref)
+    return _Opened(order, held.amount if held else 0, customer_ref, uncommitted)
 
 
 def _record_customer(opened: _Opened) -> None:
@@ -135,19 +147,26 @@ def _record_customer(opened: _Opened) -> None:
 
 def start_checkout(flow: FlowState, email: str, credit: int = 0,
                    credit_for: CardAccess | None = None,
-                   keep_card_for: CardAccess | None = None) -> PayOutcome:
+                   keep_card_for: CardAccess | None = None,
+                   seller: Seller | None = None) -> PayOutcome:
     """Open (or reopen) this flow's order for ``email``; reserve ``credit`` of the buyer's
     balance for it (``credit_for``, a card token's access to the email, proves it is
     theirs; 0 gives back what an earlier try reserved); and open the card attempt the
     buyer's browser confirms with the card they enter, for what is left to pay — none when
     the credit pays it all (the order is paid then). With ``keep_card_for`` (a card
     token's access to the email), the card is kept as one of the buyer's saved cards once
-    it paid. The outcome's client secret is for the browser.
+    it paid. The outcome's client secret is for the browser. ``seller`` is the flow's,
+    when the caller has it.
 
-    A first purchase's customer at the provider is recorded with the card attempt's row
+    Only a buyer keeping the card needs a customer at the provider (the card stays with
+    it); the others pay as guests, under their customer if they have one. A first
+    purchase's customer is recorded with the card attempt's row
     (``charges.open_browser_attempt``): the transactions are the order's, the attempt's
-    recovery point and the provider's answer."""
-    opened = _open_order(flow, email)
+    recovery point and the provider's answer. Without a customer to make, a new order is
+    committed with its attempt's recovery point: two transactions."""
+    keep = keep_card_for is not None
+    # Credit to reserve first: the order is committed before (see _reserve_credit).
+    opened = _open_order(flow, email, customer=keep, with_attempt=not credit, seller=seller)
     order, customer_ref = opened.order, opened.new_customer_ref
     if _credit_changes(opened, credit, credit_for):
         _record_customer(opened)  # first: an open attempt is settled under the customer
@@ -156,11 +175,14 @@ def start_checkout(flow: FlowState, email: str, credit: int = 0,
         order = db.session.get(Order, order.id)
         if order.status != OrderStatus.PENDING:  # the credit paid it all
             return PayOutcome(order, held)
-    if keep_card_for is not None:
+    if keep:
         _check_access_to_order(order, keep_card_for)
     try:
-        attempt = charges.open_browser_attempt(order, keep_card=keep_card_for is not None,
-                                               new_customer_ref=customer_ref)
+        if opened.uncommitted:  # nobody else sees the order yet: it has no other attempt
+            attempt = charges.open_first_browser_attempt(order, keep_card=keep)
+        else:
+            attempt = charges.open_browser_attempt(order, keep_card=keep,
+                                                   new_customer_ref=customer_ref)
     except charges.OrderNotPayable:
         order = db.session.get(Order, order.id)
         return PayOutcome(order, _latest_payment(order))

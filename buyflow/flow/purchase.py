@@ -40,11 +40,9 @@ class Purchase:
         return [(line, Money(line.amount, self.currency)) for line in self.lines]
 
     def order_items(self) -> list[OrderItem]:
-        """New order items for these lines, linked to their catalog products."""
-        ids = {line.product for line in self.lines if line.product}
-        products = {p.public_id: p for p in db.session.scalars(
-            db.select(Product).where(Product.public_id.in_(ids)))} if ids else {}
-        return [OrderItem(product=products.get(line.product), name=line.name,
+        """New order items for these lines, linked to their catalog products (each found
+        by its public id as the item is inserted: no product is read for it)."""
+        return [OrderItem(product_id=_product_row(line.product), name=line.name,
                           quantity=line.quantity, unit_amount=line.unit_amount,
                           amount=line.amount) for line in self.lines]
 
@@ -61,6 +59,14 @@ class Purchase:
     @classmethod
     def from_dict(cls, data: dict) -> Purchase:
         return cls(**{**data, "lines": tuple(Line(**line) for line in data["lines"])})
+
+
+def _product_row(public_id: str | None):
+    """The row id of the product ``public_id``, as SQL evaluated in the INSERT of the item
+    that names it (NULL when there is no such product); None for a line of no product."""
+    if not public_id:
+        return None
+    return db.select(Product.id).where(Product.public_id == public_id).scalar_subquery()
 
 
 def purchase_of_product(product: Product) -> Purchase:

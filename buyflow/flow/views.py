@@ -40,7 +40,7 @@ from ..web_input import InputRefused
 from .checkout import (
     CheckoutError,
     PayOutcome,
-    find_seller_and_product,
+    find_product,
     pay_with_saved_card,
     refresh_payment,
     start_checkout,
@@ -109,7 +109,7 @@ def _purchase_asked(seller: Seller, args) -> tuple[Purchase, str]:
             return purchase_of_request(request_, seller), ""
         except PurchaseRequestError as exc:
             raise CheckoutError(exc.code, exc.http_status) from None
-    seller, product = find_seller_and_product(seller.public_id, args.get("product", ""))
+    product = find_product(seller, args.get("product", ""))
     return purchase_of_product(product), product.description
 
 
@@ -226,10 +226,12 @@ class _FlowCallError(CodedError):
         super().__init__(code, code, status)
 
 
-def _flow_call(*, seller_may_be_closed: bool = False) -> tuple[FlowState, dict]:
-    """The call's flow state and body. Refused (403) while the flow's seller is not
-    active (suspended since the flow opened, or not approved), unless
-    ``seller_may_be_closed``: reading how a payment already made went."""
+def _flow_call(*, seller_may_be_closed: bool = False
+               ) -> tuple[FlowState, dict, Seller | None]:
+    """The call's flow state, body and seller. Refused (403) while the flow's seller is
+    not active (suspended since the flow opened, or not approved), unless
+    ``seller_may_be_closed``: reading how a payment already made went (the seller is not
+    read then: None)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise _FlowCallError("bad_request")
@@ -238,11 +240,12 @@ def _flow_call(*, seller_may_be_closed: bool = False) -> tuple[FlowState, dict]:
     except FlowStateError as exc:
         raise _FlowCallError(exc.code) from None
     g.locale = flow.locale
+    seller = None
     if not seller_may_be_closed:
         seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
         if seller is not None and (closed := refusal_for_seller(seller)):
             raise _FlowCallError(closed, 403)
-    return flow, body
+    return flow, body, seller
 
 
 def _error_json(code: str, status: int):
@@ -319,13 +322,13 @@ def checkout():
     browser confirms with the card entered, for what is left to pay (``save: true`` with
     the card token: keep the card once it paid); when the credit pays it all, the order is
     paid at once."""
-    flow, body = _flow_call()
+    flow, body, seller = _flow_call()
     credit = _credit_field(body)
     keep = body.get("save") is True
     access = _card_access(flow, body) if credit or keep else None
     outcome = start_checkout(flow, _flow_email(flow, body), credit,
                              credit_for=access if credit else None,
-                             keep_card_for=access if keep else None)
+                             keep_card_for=access if keep else None, seller=seller)
     if outcome.status != "created":  # paid by credit, at the bank's page, failed...
         return _outcome_json(outcome)
     order, payment = outcome.order, outcome.payment
@@ -343,7 +346,7 @@ def _credit_field(body: dict) -> int:
 
 def _email_asking_for_a_code() -> str:
     try:
-        flow, body = _flow_call()
+        flow, body, _seller = _flow_call()
         return f"saved-cards:{_flow_email(flow, body)}"
     except _FlowCallError:
         return request.remote_addr or ""
@@ -357,11 +360,10 @@ def saved_cards_code():
     """Mail the flow's email a one-time code that shows its saved cards. The answer is
     the same whether or not the email has an account or cards; a banned email gets no
     code (``email_refused``, as its checkout would)."""
-    flow, body = _flow_call()
+    flow, body, seller = _flow_call()
     email = _flow_email(flow, body)
     if refusal_for_email(email):
         raise CheckoutError("email_refused", 403)
-    seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
     issued = issue_code(email, SAVED_CARDS)
     db.session.commit()  # the code, before it is mailed
     send_code(email, issued, seller.name)
@@ -373,7 +375,7 @@ def saved_cards_code():
 @limiter.limit(lambda: current_app.config["SAVED_CARDS_LIMIT_PER_IP"])
 def saved_cards_confirm():
     """Take the code mailed to the flow's email: the card token and the saved cards."""
-    flow, body = _flow_call()
+    flow, body, _seller = _flow_call()
     email = _flow_email(flow, body)
     code = body.get("code")
     if not isinstance(code, str) or len(code) > 20:
@@ -411,7 +413,7 @@ def _credit_offer(flow: FlowState, email: str) -> dict:
 def pay_saved():
     """Charge a saved card, shown after the code, for this flow's order. ``attempt`` names
     this press of Pay (see ``checkout.pay_with_saved_card``)."""
-    flow, body = _flow_call()
+    flow, body, _seller = _flow_call()
     access = _card_access(flow, body)
     attempt = _string_field(body, "attempt", 64)
     if not _ATTEMPT.fullmatch(attempt):
@@ -426,7 +428,7 @@ def pay_saved():
 def refresh():
     """Where the payment stands now (after 3-D Secure, or while it is processing); also
     once the seller is suspended, as the buyer may have paid already."""
-    flow, body = _flow_call(seller_may_be_closed=True)
+    flow, body, _seller = _flow_call(seller_may_be_closed=True)
     answer = _outcome_json(refresh_payment(flow, _string_field(body, "payment", 40)))
     db.session.commit()  # a card the buyer asked to keep, kept once it paid
     return answer

@@ -77,10 +77,11 @@ class ChargeRequest:
 @dataclass(frozen=True)
 class BrowserChargeRequest:
     """A charge the buyer's browser confirms with the card they enter: ``keep_card`` asks
-    the provider to keep that card with the customer once it is paid."""
+    the provider to keep that card with the customer once it is paid. A buyer who keeps
+    no card may have no customer (``customer_ref`` None): a guest's charge."""
 
     amount: Money
-    customer_ref: str
+    customer_ref: str | None
     idempotency_key: str
     keep_card: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)
@@ -232,12 +233,15 @@ class ChargeProvider(PaymentSource):
         Returns the charge's outcome after the attempt (it may have ended otherwise)."""
 
     @abstractmethod
-    def find_charge(self, customer_ref: str, payment_public_id: str,
-                    created_after: datetime) -> ChargeOutcome | None:
+    def find_charge(self, customer_ref: str | None, payment_public_id: str,
+                    created_after: datetime,
+                    created_before: datetime | None = None) -> ChargeOutcome | None:
         """The charge made for our payment ``payment_public_id`` (its metadata), looked up
-        among the customer's charges since ``created_after``; None when there is none.
-        Read-only: this is how recovery learns whether a call whose answer was lost
-        acted, without acting."""
+        among the customer's charges since ``created_after`` (and until ``created_before``
+        when given), or among all of the account's in that time when ``customer_ref`` is
+        None (a charge opened for no customer); None when there is none. Read-only: this
+        is how recovery learns whether a call whose answer was lost acted, without
+        acting."""
 
     @abstractmethod
     def list_charges(self, created_after: datetime) -> Iterator[ChargeRecord]:

@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
+
 from ..buyers.identity import record_customer
 from ..extensions import db
 from ..locks import locked
@@ -130,15 +132,7 @@ def open_browser_attempt(order: Order, keep_card: bool = False,
         others = [p for p in order.payments
                   if p.provider == provider.name and p.status in OPEN_PAYMENT_STATUSES]
         if not others:
-            payment = Payment(order=order, provider=provider.name, amount=due,
-                              currency=order.currency, provider_call_until=lease_end())
-            db.session.add(payment)
-            db.session.flush()
-            # Read before the commit, which expires every row read so far.
-            ids = payment.id, order.id
-            request = _browser_request(payment, keep_card)
-            db.session.commit()
-            return _call_and_settle(*ids, lambda: provider.start_browser_charge(request))
+            return _open_at_provider(order, due, keep_card)
         db.session.commit()
         for other in others:
             reused = _still_for_the_browser(other, due, keep_card)
@@ -146,6 +140,50 @@ def open_browser_attempt(order: Order, keep_card: bool = False,
                 return reused
             settle_attempt(other)
     raise ChargeInProgress()
+
+
+def open_first_browser_attempt(order: Order, keep_card: bool = False) -> Attempt:
+    """``open_browser_attempt`` for an order the current transaction wrote and has not
+    committed (a first press of Pay): nobody else can see it, so it has no other attempt
+    to reuse or settle and needs no lock. Its payment row, with the lease, is committed
+    with it — one transaction, the recovery point —, then opened at the provider as
+    there. Commits. OrderNotPayable (the order committed alone) when there is nothing to
+    charge; PaymentError from the provider."""
+    due = amount_to_charge(order)
+    if order.status != OrderStatus.PENDING or due == 0:
+        db.session.commit()
+        raise OrderNotPayable(order.status)
+    return _open_at_provider(order, due, keep_card)
+
+
+def _open_at_provider(order: Order, amount: int, keep_card: bool) -> Attempt:
+    """Phase 1's end for a browser attempt of ``order`` (its lock held, or nobody else
+    seeing it): the payment for ``amount`` with its lease, committed; then opened at the
+    provider under the payment's key, and its answer recorded."""
+    provider = get_provider()
+    payment = Payment(order=order, provider=provider.name, amount=amount,
+                      currency=order.currency, provider_call_until=lease_end())
+    db.session.add(payment)
+    db.session.flush()
+    request = _browser_request(payment, keep_card)
+    # The rows stay as written: _settle reads them afresh under the lock.
+    _commit_keeping_rows()
+    return _call_and_settle(payment.id, order.id,
+                            lambda: provider.start_browser_charge(request))
+
+
+def _commit_keeping_rows() -> None:
+    """Commit without expiring what the session holds: the rows this transaction read
+    under the order's lock and wrote are, as loaded, what it committed, so nothing is
+    read again for the answer. Every phase still reads its rows afresh under the lock
+    before deciding anything (``locks.locked``)."""
+    session = db.session()
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
 
 
 def _browser_request(payment: Payment, keep_card: bool) -> BrowserChargeRequest:
@@ -184,8 +222,7 @@ def _still_for_the_browser(payment: Payment, amount: int, keep_card: bool) -> At
     if payment.provider_payment_ref:
         outcome = provider.charge_status(payment.provider_payment_ref)
     elif payment.provider_setup_ref is None:  # opened for a browser, its answer lost
-        outcome = provider.find_charge(payment.order.buyer.provider_customer_ref,
-                                       payment.public_id, payment.created_at - _LOOKUP_MARGIN)
+        outcome = _find_charge(payment)
         if outcome is None:
             return None
     else:
@@ -264,9 +301,7 @@ def settle_attempt(payment: Payment) -> None:
         if payment.provider_payment_ref:
             outcome = provider.charge_status(payment.provider_payment_ref)
         else:
-            outcome = provider.find_charge(payment.order.buyer.provider_customer_ref,
-                                           payment.public_id,
-                                           payment.created_at - _LOOKUP_MARGIN)
+            outcome = _find_charge(payment)
         if outcome is not None and (outcome.action == Action.REQUIRE_ACTION
                                     or outcome.awaiting_card):
             outcome = provider.cancel_charge(outcome.payment_ref)
@@ -284,6 +319,22 @@ def settle_attempt(payment: Payment) -> None:
     db.session.commit()
     if payment.status in OPEN_PAYMENT_STATUSES:  # still processing at the provider
         raise ChargeInProgress()
+
+
+def _find_charge(payment: Payment) -> ChargeOutcome | None:
+    """The provider's charge for ``payment``, whose answer was lost, looked up by our id
+    without acting. A saved card's is among the buyer's customer's charges (the card is
+    the customer's), made when the attempt was written or later (re-sent under its key).
+    A browser's may be under no customer (only a buyer keeping the card has one): it is
+    among the account's charges of the one call that opened it, within its lease of the
+    attempt's row being written. Either way ``_LOOKUP_MARGIN`` around for the clocks."""
+    since = payment.created_at - _LOOKUP_MARGIN
+    if payment.provider_setup_ref is not None:
+        return get_provider().find_charge(payment.order.buyer.provider_customer_ref,
+                                          payment.public_id, since)
+    until = (payment.created_at + _LOOKUP_MARGIN
+             + timedelta(seconds=current_app.config["MONEY_CALL_LEASE_SECONDS"]))
+    return get_provider().find_charge(None, payment.public_id, since, until)
 
 
 _CLAIMED, _ENDED, _BUSY = "claimed", "ended", "busy"
@@ -336,7 +387,7 @@ def _settle(payment_id: int, outcome: ChargeOutcome) -> Attempt:
     """Record ``outcome`` for the attempt and release its lease, in one transaction under
     the order's lock then the row's (``record_charge_outcome`` takes them). Commits."""
     payment = db.session.get(Payment, payment_id)
-    record_charge_outcome(payment, outcome)
+    record_charge_outcome(payment, outcome)  # locks and reads it afresh
     payment.provider_call_until = None
-    db.session.commit()
-    return Attempt(db.session.get(Payment, payment_id), outcome.client_secret, outcome)
+    _commit_keeping_rows()  # the answer's rows, as just written under the lock
+    return Attempt(payment, outcome.client_secret, outcome)

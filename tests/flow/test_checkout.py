@@ -1,6 +1,7 @@
-"""Pressing Pay with a new card (flow/checkout.py: start_checkout): a first purchase's
-customer at the provider is recorded with the payment's recovery point, and the
-PaymentIntent is opened under the customer our rows name."""
+"""Pressing Pay with a new card (flow/checkout.py: start_checkout): a buyer who keeps
+the card pays under their customer at the provider (a first purchase's is made then,
+and recorded with the payment's recovery point); one who does not pays as a guest,
+under the customer they have if any, and no customer is made for them."""
 
 import requests
 from sqlalchemy import event
@@ -22,21 +23,43 @@ def the_buyer(email: str) -> Buyer:
     return db.session.scalar(db.select(Buyer).filter_by(email=email))
 
 
-def test_a_first_purchase_opens_its_payment_under_the_buyers_new_customer(
-        product, opened_checkout, localstripe_url, provider_book):
-    _, opened = opened_checkout(product.seller, product, email="new@example.com")
+def keeping(unlock, data, email: str) -> dict:
+    """The checkout body of a buyer who confirmed the mailed code and keeps the card."""
+    return {"flow": data["flow"], "email": email, "save": True,
+            "card_token": unlock(data, email)["card_token"]}
 
-    assert opened["status"] == "pending"
+
+def test_a_first_purchase_keeping_the_card_opens_its_payment_under_a_new_customer(
+        product, open_flow, unlock, client, localstripe_url, provider_book):
+    data = open_flow(product.seller, product)
+    opened = client.post("/flow/api/checkout", json=keeping(unlock, data, "new@example.com"))
+
+    assert opened.json["status"] == "pending"
     buyer = the_buyer("new@example.com")
     assert [c["id"] for c in provider_book.customers("new@example.com")] == [
         buyer.provider_customer_ref]
-    assert intent_of(localstripe_url, opened["client_secret"])["customer"] == \
-        buyer.provider_customer_ref
+    intent = intent_of(localstripe_url, opened.json["client_secret"])
+    assert intent["customer"] == buyer.provider_customer_ref
+    assert intent["setup_future_usage"] == "off_session"
 
 
-def test_a_returning_buyer_pays_under_the_same_customer(product, opened_checkout,
+def test_a_first_purchase_without_keeping_the_card_makes_no_customer(
+        product, opened_checkout, localstripe_url, provider_book):
+    _, opened = opened_checkout(product.seller, product, email="guest@example.com")
+
+    assert opened["status"] == "pending"
+    assert the_buyer("guest@example.com").provider_customer_ref is None
+    assert provider_book.customers("guest@example.com") == []
+    intent = intent_of(localstripe_url, opened["client_secret"])
+    assert intent["customer"] is None and not intent.get("setup_future_usage")
+
+
+def test_a_returning_buyer_pays_under_the_same_customer(product, open_flow, unlock,
+                                                        opened_checkout, client,
                                                         localstripe_url, provider_book):
-    _, first = opened_checkout(product.seller, product, email="back@example.com")
+    first = client.post("/flow/api/checkout",
+                        json=keeping(unlock, open_flow(product.seller, product),
+                                     "back@example.com")).json
     _, second = opened_checkout(product.seller, product, email="back@example.com")
 
     customer = the_buyer("back@example.com").provider_customer_ref
@@ -46,11 +69,12 @@ def test_a_returning_buyer_pays_under_the_same_customer(product, opened_checkout
 
 
 def test_first_purchases_of_one_email_in_two_flows_at_once_make_one_customer(
-        app, product, open_flow, localstripe_url, provider_book):
-    flows = [open_flow(product.seller, product)["flow"] for _ in range(2)]
+        app, product, open_flow, unlock, localstripe_url, provider_book):
+    bodies = [keeping(unlock, open_flow(product.seller, product), "twice@example.com")
+              for _ in range(2)]
 
-    answers = at_once(lambda flow: app.test_client().post("/flow/api/checkout", json={
-        "flow": flow, "email": "twice@example.com"}), flows)
+    answers = at_once(lambda body: app.test_client().post("/flow/api/checkout", json=body),
+                      bodies)
 
     assert [a.json["status"] for a in answers] == ["pending", "pending"]
     customer = the_buyer("twice@example.com").provider_customer_ref
@@ -60,9 +84,10 @@ def test_first_purchases_of_one_email_in_two_flows_at_once_make_one_customer(
 
 
 def test_when_the_customer_cannot_be_made_no_payment_is_opened_and_pay_works_again(
-        product, open_flow, client, faulty_provider, provider_book, localstripe_url):
+        product, open_flow, unlock, client, faulty_provider, provider_book,
+        localstripe_url):
     data = open_flow(product.seller, product)
-    body = {"flow": data["flow"], "email": "later@example.com"}
+    body = keeping(unlock, data, "later@example.com")
     faulty_provider.set_rule(lambda method, path, body: RESET_BEFORE
                              if path.startswith("/v1/customers") else PASS)
     failed = client.post("/flow/api/checkout", json=body)
@@ -82,19 +107,37 @@ def test_when_the_customer_cannot_be_made_no_payment_is_opened_and_pay_works_aga
     assert len(provider_book.intents(order.public_id)) == 1
 
 
-def test_a_first_checkout_is_three_transactions(app, product, open_flow, client):
-    """The order; the payment's recovery point, naming the new customer; the provider's
-    answer. Each commit is a flush to disk, and on SQLite the whole database's write
-    lock: the checkouts a server can take depend on how few there are."""
-    data = open_flow(product.seller, product)
+def commits_of(call) -> int:
+    """How many transactions ``call()`` committed."""
     commits = []
     listener = lambda _connection: commits.append(1)  # noqa: E731
     event.listen(db.engine, "commit", listener)
     try:
-        answer = client.post("/flow/api/checkout", json={"flow": data["flow"],
-                                                         "email": "three@example.com"})
+        call()
     finally:
         event.remove(db.engine, "commit", listener)
+    return len(commits)
 
-    assert answer.json["status"] == "pending"
-    assert len(commits) == 3
+
+def test_a_first_checkout_is_two_transactions(app, product, open_flow, client):
+    """The order with its payment's recovery point; the provider's answer. Each commit is
+    a flush to disk, and on SQLite the whole database's write lock: the checkouts a
+    server can take depend on how few there are."""
+    data = open_flow(product.seller, product)
+    answers = []
+
+    assert commits_of(lambda: answers.append(client.post("/flow/api/checkout", json={
+        "flow": data["flow"], "email": "two@example.com"}))) == 2
+    assert answers[0].json["status"] == "pending"
+
+
+def test_a_first_checkout_keeping_the_card_is_three_transactions(
+        app, product, open_flow, unlock, client):
+    """The order (the customer is made under its buyer's row); the payment's recovery
+    point, naming the new customer; the provider's answer."""
+    body = keeping(unlock, open_flow(product.seller, product), "three@example.com")
+    answers = []
+
+    assert commits_of(lambda: answers.append(client.post("/flow/api/checkout",
+                                                         json=body))) == 3
+    assert answers[0].json["status"] == "pending"

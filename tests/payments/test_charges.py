@@ -71,6 +71,33 @@ def test_a_lost_answer_when_opening_the_payment_reuses_it(
     assert len(provider_book.intents(order.public_id)) == 1
 
 
+def test_a_guest_payment_whose_answer_was_lost_is_found_once_the_buyer_has_a_customer(
+        product, faulty_provider, provider_book, open_flow, unlock, client):
+    """Opened for no customer (the buyer did not keep the card), its answer lost; the
+    buyer then keeps the card, which makes their customer: the first payment is still
+    found by our id among the account's, and cancelled there before the next opens."""
+    data = open_flow(product.seller, product)
+    faulty_provider.set_rule(every_money_call(RESET_AFTER))  # opened there, answer lost
+    lost = client.post("/flow/api/checkout", json={"flow": data["flow"],
+                                                   "email": "ann@example.com"})
+    assert lost.status_code == 503
+    faulty_provider.clear()
+
+    again = client.post("/flow/api/checkout", json={
+        "flow": data["flow"], "email": "ann@example.com", "save": True,
+        "card_token": unlock(data)["card_token"]})
+
+    assert again.json["status"] == "pending"
+    order = the_order()
+    assert [(p.status, p.failure_code) for p in order.payments] == [
+        ("canceled", None), ("created", None)]
+    first, second = order.payments
+    intents = {i["id"]: i for i in provider_book.intents(order.public_id)}
+    assert intents[first.provider_payment_ref]["status"] == "canceled"
+    assert intents[first.provider_payment_ref]["customer"] is None
+    assert intents[second.provider_payment_ref]["customer"] == order.buyer.provider_customer_ref
+
+
 def test_a_saved_card_charge_whose_answer_was_lost_is_resumed_under_its_own_key(
         app, saved_card, faulty_provider, provider_book):
     data, token, card = saved_card

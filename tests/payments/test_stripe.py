@@ -102,6 +102,48 @@ def test_unreachable_provider_is_a_payment_error(app):
     assert caught.value.code == "provider_unavailable"
 
 
+def without_proxy_settings(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def test_the_environments_proxy_is_read_when_the_provider_is_made(app, localstripe_url,
+                                                                  monkeypatch):
+    """Not at every call, as requests would (a good part of a call's CPU): a proxy set
+    afterwards changes nothing; one set before is used."""
+    from buyflow.payments.stripe import StripeProvider
+
+    def made() -> StripeProvider:
+        return StripeProvider(secret_key="sk_test_suite", publishable_key="pk_test_suite",
+                              api_base=localstripe_url, js_url="http://x/v3/",
+                              max_network_retries=0)
+
+    without_proxy_settings(monkeypatch)
+    direct = made()
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    assert direct.ensure_customer("direct@example.com", None).startswith("cus_")
+    with pytest.raises(PaymentError) as caught:
+        made().ensure_customer("proxied@example.com", None)
+    assert caught.value.code == "provider_unavailable"
+
+
+def test_a_payment_opened_for_no_customer_is_found_by_our_id_in_its_time(provider):
+    from datetime import UTC, datetime, timedelta
+
+    from buyflow.payments.base import BrowserChargeRequest
+
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    opened = provider.start_browser_charge(BrowserChargeRequest(
+        amount=Money(1450, "EUR"), customer_ref=None, idempotency_key=new_key(),
+        keep_card=False, metadata={"buyflow_payment": "pay_guest"}))
+    after = datetime.now(UTC) + timedelta(seconds=2)
+
+    found = provider.find_charge(None, "pay_guest", before, after)
+    assert found is not None and found.payment_ref == opened.payment_ref
+    assert provider.find_charge(None, "pay_guest", after, after + timedelta(minutes=1)) is None
+
+
 def signed(payload: bytes, secret=STRIPE_WEBHOOK_SECRET, timestamp=None):
     timestamp = timestamp or int(time.time())
     signature = hmac.new(secret.encode(), b"%d." % timestamp + payload, hashlib.sha256)
