@@ -11,7 +11,8 @@ library is.
 
 Templates name an asset by its blueprint and file, ``asset_url('flow', 'flow.css')``.
 A blueprint may declare bundles, ``asset_bundles = {"checkout-stripe.js": ("providers/
-stripe.js", "protocol.js", "flow.js")}``: scripts a page loads together, served as one
+stripe.js", "protocol.js", "flow.js")}`` (or a function of its static folder returning
+them, called whenever the folder is read): scripts a page loads together, served as one
 asset (their minified forms in that order): one request instead of several, and one
 compression window over all of them. A template names a bundle as it names a file.
 The blueprint's own static URL (``/flow/static/flow.css``) still serves the file as it
@@ -29,6 +30,7 @@ import gzip
 import hashlib
 import mimetypes
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -38,6 +40,8 @@ import rjsmin
 from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# A bundle's name to the files it joins, in order.
+Bundles = dict[str, tuple[str, ...]]
 DIGEST_LENGTH = 12
 _EXTENSION_KEY = "buyflow.static_assets"
 _MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin}
@@ -82,10 +86,10 @@ def bundled(name: str, parts: list[Asset]) -> Asset:
 class Folder:
     """The assets of one static folder, read on first use and again when a file changed
     (``reload``: debug mode), and the bundles of its files (``bundles``: a bundle's name
-    to the files it joins)."""
+    to the files it joins, or a function of the folder's path returning them)."""
 
     def __init__(self, root: Path, reload: bool,
-                 bundles: dict[str, tuple[str, ...]] | None = None):
+                 bundles: Bundles | Callable[[Path], Bundles] | None = None):
         self.root = root
         self.reload = reload
         self.bundles = bundles or {}
@@ -115,7 +119,8 @@ class Folder:
                 mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
                 asset = Asset(digested_name(filename, body), body, mimetype)
                 by_file[filename], by_name[asset.name] = asset, asset
-            for bundle_name, files in self.bundles.items():
+            bundles = self.bundles(self.root) if callable(self.bundles) else self.bundles
+            for bundle_name, files in bundles.items():
                 missing = [filename for filename in files if filename not in by_file]
                 if missing:
                     raise LookupError(f"bundle {bundle_name} of {self.root} names files "

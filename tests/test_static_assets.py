@@ -9,6 +9,7 @@ import brotli
 import pytest
 
 from buyflow import PROJECT_ROOT
+from buyflow.flow.views import checkout_bundles
 from buyflow.static_assets import IMMUTABLE, Folder, served_form
 from tests.conftest import SELLER_ORIGIN
 
@@ -130,6 +131,19 @@ def test_a_bundle_gets_a_new_name_when_one_of_its_files_changes(tmp_path):
     (tmp_path / "b.js").write_text("var b = 3;\n")
     second = folder.of_file("both.js")
     assert second.name != first.name and folder.named(second.name) == second
+
+
+def test_a_new_card_provider_adapter_gets_its_checkout_bundle_without_an_edit(tmp_path):
+    (tmp_path / "providers").mkdir()
+    for name in ("protocol.js", "flow.js", "providers/stripe.js"):
+        (tmp_path / name).write_text(f"var x = '{name}';\n")
+    folder = Folder(tmp_path, reload=True, bundles=checkout_bundles)
+    assert folder.of_file("checkout-stripe.js").body.startswith(b"var x='providers/stripe.js'")
+    with pytest.raises(KeyError):
+        folder.of_file("checkout-acme.js")
+    (tmp_path / "providers" / "acme.js").write_text("var x = 'acme';\n")
+    assert folder.of_file("checkout-acme.js").body == (
+        b"var x='acme';;\nvar x='protocol.js';;\nvar x='flow.js';")
 
 
 def test_a_bundle_naming_a_file_the_folder_lacks_is_refused_by_name(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -60,11 +61,17 @@ from .theme import page_theme
 
 bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates",
                static_folder="static")
-# The checkout page's scripts, one file per card provider (static_assets.py): the adapter,
-# then the page protocol, then the flow that uses both.
-bp.asset_bundles = {f"checkout-{provider}.js": (f"providers/{provider}.js", "protocol.js",
-                                                "flow.js")
-                    for provider in ("stripe",)}
+
+
+def checkout_bundles(static: Path) -> dict[str, tuple[str, ...]]:
+    """The checkout page's scripts (static_assets.py), one bundle per card provider adapter
+    in ``providers/``: the adapter, then the page protocol, then the flow that uses both."""
+    return {f"checkout-{adapter.stem}.js": (f"providers/{adapter.name}", "protocol.js",
+                                            "flow.js")
+            for adapter in sorted((static / "providers").glob("*.js"))}
+
+
+bp.asset_bundles = checkout_bundles
 # The flow's calls are authorised by the signed flow token in their body, not by a
 # cookie (third-party cookies are blocked in the iframe); see state.py.
 csrf.exempt(bp)
