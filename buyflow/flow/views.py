@@ -36,7 +36,7 @@ from ..sellers.brand import logo_url
 from ..sellers.payloads import signed_result
 from ..sellers.requests import PurchaseRequestError, verify_purchase_request
 from ..sellers.status import refusal_for_seller
-from ..static_assets import preload_links
+from ..static_assets import Bundles, preload_links
 from ..web_input import InputRefused
 from .checkout import (
     CheckoutError,
@@ -63,7 +63,7 @@ bp = Blueprint("flow", __name__, url_prefix="/flow", template_folder="templates"
                static_folder="static")
 
 
-def checkout_bundles(static: Path) -> dict[str, tuple[str, ...]]:
+def checkout_bundles(static: Path) -> Bundles:
     """The checkout page's scripts (static_assets.py), one bundle per card provider adapter
     in ``providers/``: the adapter, then the page protocol, then the flow that uses both."""
     return {f"checkout-{adapter.stem}.js": (f"providers/{adapter.name}", "protocol.js",
