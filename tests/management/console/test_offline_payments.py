@@ -26,7 +26,8 @@ def payments_of(in_app, order_id):
     def read():
         order = db.session.scalar(db.select(Order).filter_by(public_id=order_id))
         return [(p.provider, p.method, p.amount, p.status, p.reference, p.recorded_by)
-                for p in db.session.scalars(db.select(Payment).filter_by(order_id=order.id))]
+                for p in db.session.scalars(db.select(Payment).filter_by(order_id=order.id)
+                                            .order_by(Payment.id))]
     return in_app(read)
 
 
