@@ -33,7 +33,6 @@ from flask import (
     url_for,
 )
 
-from .extensions import db
 from .models import Seller
 from .sellers.urls import UrlRefused, normalize_origin
 
@@ -149,7 +148,7 @@ def check():
 
 
 def _origin_check(seller_id: str, origin: str) -> dict:
-    seller = db.session.scalar(db.select(Seller).filter_by(public_id=seller_id))
+    seller = Seller.by_public_id(seller_id)
     # The registered origins are no secret: the flow's refusal names them to any browser,
     # in its frame-ancestors.
     answer = {"seller": seller_id, "origin": origin, "allowed": False, "code": None,

@@ -9,8 +9,10 @@ writing twice or charging twice.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..buyers.cards import find_card, save_card
@@ -54,15 +56,28 @@ class PayOutcome:
 def find_product(seller: Seller, product_id: str) -> Product:
     """``seller``'s active product ``product_id``; CheckoutError ``unknown_product`` (404)
     if it has none (another seller's is unknown too)."""
-    product = db.session.scalar(db.select(Product).filter_by(
-        seller_id=seller.id, public_id=product_id, active=True))
+    product = db.session.scalar(_active_product(),
+                                {"seller_id": seller.id, "public_id": product_id})
     if product is None:
         raise CheckoutError("unknown_product", 404)
     return product
 
 
 def _order_for(flow: FlowState) -> Order | None:
-    return db.session.scalar(db.select(Order).filter_by(checkout_key=flow.checkout_key))
+    return db.session.scalar(_order_by_checkout_key(), {"checkout_key": flow.checkout_key})
+
+
+# The flow's two lookups are built once: building a query costs more than running it.
+@functools.cache
+def _active_product() -> Select:
+    return select(Product).where(Product.seller_id == bindparam("seller_id"),
+                                 Product.public_id == bindparam("public_id"),
+                                 Product.active)
+
+
+@functools.cache
+def _order_by_checkout_key() -> Select:
+    return select(Order).where(Order.checkout_key == bindparam("checkout_key"))
 
 
 def _refuse_unpayable(order: Order) -> None:
@@ -109,7 +124,7 @@ def _open_order(flow: FlowState, email: str, *, customer: bool = True,
     new = order is None
     if new:
         if seller is None:
-            seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+            seller = Seller.by_public_id(flow.seller)
         # A new order has no payments yet: known, not read.
         order = Order(seller=seller, checkout_key=flow.checkout_key,
                       amount=purchase.total.amount, currency=purchase.currency,

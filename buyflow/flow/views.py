@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import (
@@ -10,12 +11,14 @@ from flask import (
     Response,
     current_app,
     g,
+    get_template_attribute,
     jsonify,
     render_template,
     request,
     url_for,
 )
 from flask_babel import format_date, get_locale
+from markupsafe import Markup
 from flask_babel import gettext as _
 from sqlalchemy.orm import undefer
 from werkzeug.exceptions import HTTPException
@@ -130,7 +133,7 @@ def open_flow():
     Nothing is written either way: the order is made only when the buyer pays.
     """
     args = request.values
-    seller = db.session.scalar(db.select(Seller).filter_by(public_id=args.get("seller", "")))
+    seller = Seller.by_public_id(args.get("seller", ""))
     g.locale = negotiate_locale(args.get("locale"), seller.default_locale if seller else None)
     if seller is None:
         current_app.logger.warning("buy flow refused: no seller %r", args.get("seller", ""))
@@ -179,7 +182,7 @@ def open_flow():
         logo=logo_url(seller), theme_css=theme.css, provider_name=provider["display_name"],
         lines=[(line, format_money(amount, g.locale)) for line, amount in purchase.line_prices()],
         price=format_money(purchase.total, g.locale), page_data=page_data,
-        languages=language_choices(),
+        language_options=_language_options(),
         email=purchase.email or request.form.get("email", "")[:320],
         flow_params={name: value for name, value in args.items()
                      if name not in ("locale", "email")},
@@ -222,6 +225,28 @@ def _page_texts() -> dict:
     return kept[locale]
 
 
+_LANGUAGE_OPTIONS = "buyflow.flow.language_options"
+
+
+@dataclass(frozen=True)
+class _LanguageOptions:
+    own: Markup  # the page's language, selected: the menu shows it alone at first
+    every: Markup  # every shipped language, the page's selected (flow.js moves them in)
+
+
+def _language_options() -> _LanguageOptions:
+    """The language menu's options for the request's locale (``g.locale``), rendered
+    once per locale and app, then kept: they depend on nothing else."""
+    kept = current_app.extensions.setdefault(_LANGUAGE_OPTIONS, {})
+    locale = g.locale
+    if locale not in kept:
+        option = get_template_attribute("flow/_languages.html", "option")
+        options = {code: option(code, name, locale) for code, name in language_choices()}
+        kept[locale] = _LanguageOptions(own=options.get(locale, Markup()),
+                                        every=Markup().join(options.values()))
+    return kept[locale]
+
+
 # A press of Pay with a saved card, named by the page: 16 to 64 URL-safe characters.
 _ATTEMPT = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -249,7 +274,7 @@ def _flow_call(*, seller_may_be_closed: bool = False
     g.locale = flow.locale
     seller = None
     if not seller_may_be_closed:
-        seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+        seller = Seller.by_public_id(flow.seller)
         if seller is not None and (closed := refusal_for_seller(seller)):
             raise _FlowCallError(closed, 403)
     return flow, body, seller
@@ -405,7 +430,7 @@ def _credit_offer(flow: FlowState, email: str) -> dict:
     ``usable`` minor units, whether that ``covers`` it all, and the choice's label."""
     purchase = flow.what
     buyer = buyer_by_email(email)
-    seller = db.session.scalar(db.select(Seller).filter_by(public_id=flow.seller))
+    seller = Seller.by_public_id(flow.seller)
     available = book.balance(seller, buyer, purchase.currency) if buyer else 0
     usable = min(available, purchase.total.amount)
     covers = usable == purchase.total.amount

@@ -1,10 +1,14 @@
 """Shared column helpers for the models."""
 
+import functools
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, MetaData, String, TypeDecorator, text
+from sqlalchemy import (DateTime, Index, MetaData, Select, String, TypeDecorator, bindparam,
+                        select, text)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from ..extensions import db
 
 # Where a partial index keeps its condition until it is given to a database (its info).
 _PARTIAL_WHERE = "buyflow.partial_where"
@@ -54,6 +58,18 @@ class PublicRecord:
     @declared_attr
     def created_at(cls) -> Mapped[datetime]:
         return mapped_column(UTCDateTime(), default=utcnow)
+
+    @classmethod
+    def by_public_id(cls, public_id: str):
+        """The row of this class with ``public_id``, or None."""
+        return db.session.scalar(_by_public_id(cls), {"public_id": public_id})
+
+
+@functools.cache
+def _by_public_id(model: type) -> Select:
+    # Built once per class: the flow and the API look rows up by public id on every
+    # call, and building a query costs more than running it.
+    return select(model).where(model.public_id == bindparam("public_id"))
 
 
 def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:

@@ -6,7 +6,7 @@ wherever an email comes in — signing in, signing up, adding an email, checking
   (``person_banned``, ``email_banned``, ``domain_banned``, ``email_blacklisted``) or
   None, in two small queries: the bans in force on the email itself, on each of its
   domain's suffixes (``a@x.shop.test`` is refused by a ban of ``shop.test``, not
-  ``a@notshop.test``) and on the person it belongs to (``identity.buyer_by_email``: the
+  ``a@notshop.test``) and on the person it belongs to (``identity.email_owners``: the
   primary email or a verified other one — an unverified email proves nothing about who
   holds it, so it does not carry their ban); then the patterns in force. Emails are
   compared in their normalized lower-case form.
@@ -40,16 +40,16 @@ import time
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, union
+from sqlalchemy import Select, and_, bindparam, or_, select
 
 from ..audit import record_action
 from ..errors import CodedError
 from ..extensions import db
-from ..models import Ban, BlacklistPattern, Buyer, BuyerEmail
+from ..models import Ban, BlacklistPattern, Buyer
 from ..models._base import utcnow
 from ..models.audit import Actor
 from ..models.people import BanKind
-from ..buyers.identity import verified_emails
+from ..buyers.identity import email_owners, verified_emails
 
 MAX_EMAIL_LENGTH = 320
 MAX_PATTERN_LENGTH = 500
@@ -113,16 +113,8 @@ def refusal_for_email(email: str) -> str | None:
     except EmailNotValidError:
         email, valid = email.strip().lower(), False
     domain = email.rpartition("@")[2]
-    people = union(
-        select(Buyer.id).where(Buyer.email == email),
-        select(BuyerEmail.buyer_id).where(BuyerEmail.email == email,
-                                          BuyerEmail.verified_at.is_not(None)))
-    kinds = set(db.session.scalars(
-        select(Ban.kind).where(
-            Ban.lifted_at.is_(None),
-            or_(Ban.value.in_([email, *domain_suffixes(domain)]),
-                and_(Ban.kind == BanKind.PERSON, Ban.buyer_id.in_(people))))
-        .limit(3)))
+    bound = {"values": [email, *domain_suffixes(domain)], "email": email}
+    kinds = set(db.session.scalars(_bans_in_force(), bound))
     for kind in (BanKind.PERSON, BanKind.EMAIL, BanKind.DOMAIN):
         if kind in kinds:
             return _CODE_OF_KIND[kind]
@@ -131,10 +123,27 @@ def refusal_for_email(email: str) -> str | None:
     return None
 
 
+# Both queries are built once: every door runs them, and building one costs more than
+# running it.
+@functools.cache
+def _bans_in_force() -> Select:
+    """The kinds of the bans in force on the emails and domains bound as ``values`` or on
+    the person the email bound as ``email`` belongs to (three at most: one per kind)."""
+    return (select(Ban.kind)
+            .where(Ban.lifted_at.is_(None),
+                   or_(Ban.value.in_(bindparam("values", expanding=True)),
+                       and_(Ban.kind == BanKind.PERSON, Ban.buyer_id.in_(email_owners()))))
+            .limit(3))
+
+
+@functools.cache
+def _patterns_query() -> Select:
+    return (select(BlacklistPattern.pattern).where(BlacklistPattern.removed_at.is_(None))
+            .order_by(BlacklistPattern.id))
+
+
 def _patterns_in_force() -> list[str]:
-    return list(db.session.scalars(select(BlacklistPattern.pattern)
-                                   .where(BlacklistPattern.removed_at.is_(None))
-                                   .order_by(BlacklistPattern.id)))
+    return list(db.session.scalars(_patterns_query()))
 
 
 @functools.lru_cache(maxsize=256)
