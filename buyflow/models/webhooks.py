@@ -73,7 +73,9 @@ class WebhookEvent(PublicRecord, db.Model):
     type: Mapped[str] = mapped_column(String(60))
     data: Mapped[dict] = mapped_column(JSON)
 
-    deliveries: Mapped[list[WebhookDelivery]] = relationship(back_populates="event")
+    # In the order they were made: the console lists them so, on PostgreSQL as on SQLite.
+    deliveries: Mapped[list[WebhookDelivery]] = relationship(back_populates="event",
+                                                             order_by="WebhookDelivery.id")
 
 
 class WebhookDelivery(db.Model):

@@ -237,7 +237,8 @@ def _blacklist_page(form: PatternForm, *, error: str | None = None, status: int 
         BlacklistPattern.removed_at.is_(None)).order_by(BlacklistPattern.id.desc())).all()
     removed = db.session.scalars(db.select(BlacklistPattern).where(
         BlacklistPattern.removed_at.is_not(None))
-        .order_by(BlacklistPattern.removed_at.desc()).limit(REMOVED_SHOWN)).all()
+        .order_by(BlacklistPattern.removed_at.desc(), BlacklistPattern.id.desc())
+        .limit(REMOVED_SHOWN)).all()
     return render_template(
         "admin/blacklist.html", patterns=in_force, removed=removed,
         creators=_creators([*in_force, *removed]), form=form, undo_form=UndoForm(),

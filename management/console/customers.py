@@ -174,7 +174,8 @@ def _new_form(prefix: str, seller) -> CreditForm:
 def _unit_choices(seller, balances) -> list[str]:
     """Units to suggest: the customer's, the seller's currencies and its packs' units."""
     packs = db.session.scalars(db.select(catalog.Product.credit_unit).distinct().where(
-        catalog.Product.seller_id == seller.id, catalog.Product.credit_unit.is_not(None)))
+        catalog.Product.seller_id == seller.id, catalog.Product.credit_unit.is_not(None))
+        .order_by(catalog.Product.credit_unit))
     units = [b.unit for b in balances] + list(seller.currencies or []) + list(packs)
     return list(dict.fromkeys(units))
 

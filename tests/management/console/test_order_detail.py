@@ -2,10 +2,13 @@
 requests, the timeline (payment and refund events, audit entries, webhooks sent for it
 with their deliveries); only the seller's own orders."""
 
+import re
+from datetime import timedelta
+
 from flask import current_app
 
 from buyflow.extensions import db
-from buyflow.models import Buyer, Order, Seller, WebhookEvent
+from buyflow.models import Buyer, Order, Seller, WebhookDelivery, WebhookEvent
 from buyflow.refund_requests import open_request
 from buyflow.sellers.accounts import add_webhook_endpoint
 from tests.management.console.money_pages import (  # noqa: F401  (fixtures)
@@ -47,6 +50,26 @@ def test_a_card_order_with_its_payment_and_timeline(client, shop, card_order, as
     # A viewer changes nothing: no refund or payment forms.
     assert "Review the refund" not in html and "Record the payment" not in html
     assert 'aria-current="page"' in html  # the Orders section is the current one
+
+
+def test_a_webhooks_deliveries_are_listed_in_the_order_they_were_made(client, shop, card_order,
+                                                                    as_person, in_app):
+    with_endpoint(in_app, shop, "http://127.0.0.1:9/first")
+    with_endpoint(in_app, shop, "http://127.0.0.1:9/second")
+    order_id = card_order()
+
+    # Rescheduled, the first endpoint's rows are written anew, after the others (PostgreSQL).
+    def retry_the_first():
+        for delivery in db.session.scalars(db.select(WebhookDelivery)):
+            if delivery.endpoint.url.endswith("/first"):
+                delivery.attempts = 1
+                delivery.next_attempt_at += timedelta(minutes=1)
+        db.session.commit()
+    in_app(retry_the_first)
+    as_person(shop.team.emails["owner"])
+    html = client.get(order_url(shop, order_id)).text
+    shown = re.findall(r"127\.0\.0\.1:9/(first|second)", html)
+    assert shown == ["first", "second"] * 2  # each of the order's two webhooks
 
 
 def test_the_timeline_names_refunds_actions_and_requests(client, shop, card_order, as_person,
