@@ -2,24 +2,31 @@
 what to show (brand, last 4, expiry) and which one is the default.
 
 Provider calls come first: when one fails, nothing changes here. Each change is written
-with its audit entry; the caller commits them together.
+with its audit entry; the caller commits them together (``keep_paid_card``, which keeps
+the card that paid, commits its own).
 """
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
-from ..models import Buyer, Card
+from ..models import Buyer, Card, Payment
 from ..payments import get_provider
-from ..payments.base import SavedCard
+from ..payments.base import ChargeOutcome, PaymentError, SavedCard
+from ..payments.states import PaymentStatus
 from .audit import record_change
+
+log = logging.getLogger(__name__)
 
 
 def save_card(buyer: Buyer, saved: SavedCard) -> Card:
     """Keep ``saved`` (already attached to the buyer's customer) as one of the buyer's
     cards; the first card becomes the default. Saving the same card again changes
     nothing."""
-    existing = db.session.scalar(db.select(Card).filter_by(
-        buyer_id=buyer.id, provider_method_ref=saved.method_ref))
+    existing = kept_card(buyer, saved.method_ref)
     if existing is not None:
         return existing
     card = Card(buyer=buyer, provider=get_provider().name,
@@ -32,6 +39,37 @@ def save_card(buyer: Buyer, saved: SavedCard) -> Card:
         get_provider().set_default_card(buyer.provider_customer_ref, card.provider_method_ref)
     record_change(buyer, "card.added", card.public_id, brand=card.brand, last4=card.last4)
     return card
+
+
+def kept_card(buyer: Buyer, method_ref: str) -> Card | None:
+    """The buyer's card kept for the provider's payment method ``method_ref``, if kept."""
+    return db.session.scalar(db.select(Card).filter_by(buyer_id=buyer.id,
+                                                       provider_method_ref=method_ref))
+
+
+def keep_paid_card(payment: Payment, outcome: ChargeOutcome) -> Card | None:
+    """The card that paid ``payment`` kept as one of its buyer's cards, when the charge
+    was opened to keep it (``outcome.keeps_card``: asked for only by a checkout that
+    proved the email, see ``flow.checkout.start_checkout``) and it succeeded; None
+    otherwise. Whoever learns of the success first keeps it — the buyer's page, or the
+    provider's webhook when the page was closed —; the other finds it kept, also when
+    both keep it at the same moment. Commits, on its own: the payment is recorded
+    before, and stays so when the card is not kept (the provider did not make it the
+    default: logged)."""
+    buyer = payment.order.buyer
+    if not (outcome.keeps_card and outcome.card is not None and buyer is not None
+            and payment.status == PaymentStatus.SUCCEEDED):
+        return None
+    try:
+        card = save_card(buyer, outcome.card)
+        db.session.commit()
+        return card
+    except IntegrityError:  # kept by the other at the same moment
+        db.session.rollback()
+    except PaymentError:
+        db.session.rollback()
+        log.warning("could not keep the card that paid %s", payment.public_id)
+    return None
 
 
 def find_card(buyer: Buyer, card_id: str) -> Card | None:

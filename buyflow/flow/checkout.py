@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from ..buyers.cards import find_card, save_card
+from ..buyers.cards import find_card, keep_paid_card
 from ..buyers.identity import buyer_for_email, customer_key, record_customer
 from ..errors import CodedError
 from ..extensions import db
@@ -25,7 +25,7 @@ from ..ledger import book
 from ..payments import charges, get_provider
 from ..payments import credit as credit_payments
 from ..payments.base import CardDetails, SavedCard
-from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus, PaymentStatus
+from ..payments.states import OPEN_PAYMENT_STATUSES, OrderStatus
 from ..people.bans import refusal_for_email
 from .saved_cards import CardAccess
 from .state import FlowState
@@ -338,11 +338,8 @@ def refresh_payment(flow: FlowState, payment_id: str) -> PayOutcome:
 def _resume(payment: Payment) -> PayOutcome:
     """The outcome of an attempt already made, driven one step further."""
     attempt = charges.resume_charge(payment)
-    outcome = attempt.outcome
-    if (outcome is not None and outcome.keeps_card and outcome.card is not None
-            and attempt.payment.status == PaymentStatus.SUCCEEDED):
-        # Kept only when the checkout proved the email (its card token): see start_checkout.
-        save_card(attempt.payment.order.buyer, outcome.card)
+    if attempt.outcome is not None:
+        keep_paid_card(attempt.payment, attempt.outcome)
     return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
 
 

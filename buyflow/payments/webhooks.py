@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from ..buyers.cards import keep_paid_card
 from ..extensions import csrf, db
 from ..models import Payment
 from . import get_provider
@@ -66,6 +67,8 @@ def receive(provider_name: str):
     except IntegrityError:  # the same event delivered twice at the same moment
         db.session.rollback()
         return jsonify(received=True, applied=False)
+    if outcome is not None:  # the buyer's page may have been closed before it kept the card
+        keep_paid_card(payment, outcome)
     return jsonify(received=True, applied=bool(decision and decision.changes))
 
 

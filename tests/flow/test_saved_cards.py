@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from buyflow.buyers import cards
 from buyflow.extensions import db
 from buyflow.models import AuditEntry, Card, Payment
 from buyflow.sellers.requests import sign_purchase_request
@@ -330,13 +331,21 @@ def provider_tells_of_success(client, opened, event_id: str) -> None:
     assert hook.json["applied"] is True
 
 
-def test_a_kept_card_is_saved_when_the_providers_webhook_came_before_the_page_asked(
-        client, product, open_flow, unlock, confirm_in_browser):
+@pytest.fixture
+def paid_keeping_the_card(client, product, open_flow, unlock, confirm_in_browser):
+    """A checkout of ann@example.com (her email proved) asking to keep the card, paid in
+    the browser; the page has not asked since: (its page data, the checkout's answer)."""
     data = open_flow(product.seller, product)
     token = unlock(data)["card_token"]
     opened = client.post("/flow/api/checkout", json={
         "flow": data["flow"], "email": "ann@example.com", "card_token": token, "save": True})
     assert confirm_in_browser(opened.json["client_secret"]) == "succeeded"
+    return data, opened
+
+
+def test_a_kept_card_is_saved_when_the_providers_webhook_came_before_the_page_asked(
+        client, paid_keeping_the_card):
+    data, opened = paid_keeping_the_card
     # The provider tells us first, then the page asks.
     provider_tells_of_success(client, opened, "evt_before_the_page")
 
@@ -348,6 +357,37 @@ def test_a_kept_card_is_saved_when_the_providers_webhook_came_before_the_page_as
     assert (payment.card_brand, payment.card_last4) == ("visa", "4242")
     assert [(card.brand, card.last4) for card in db.session.scalars(db.select(Card))] == [
         ("visa", "4242")]
+
+
+def test_a_kept_card_is_saved_when_only_the_providers_webhook_told_of_the_payment(
+        client, paid_keeping_the_card):
+    data, opened = paid_keeping_the_card
+    # The buyer closed the page once it paid: only the provider tells us.
+    provider_tells_of_success(client, opened, "evt_kept_page_closed")
+    db.session.expire_all()
+    cards = db.session.scalars(db.select(Card)).all()
+    assert [(card.brand, card.last4, card.is_default) for card in cards] == [
+        ("visa", "4242", True)]
+    assert cards[0].buyer.email == "ann@example.com"
+    # The page comes back later and asks: the card is kept once.
+    paid = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                  "payment": opened.json["payment"]})
+    assert paid.json["status"] == "paid"
+    assert db.session.scalar(db.select(db.func.count(Card.id))) == 1
+
+
+def test_the_page_and_the_providers_webhook_keeping_the_card_at_once_keep_it_once(
+        client, paid_keeping_the_card, monkeypatch):
+    data, opened = paid_keeping_the_card
+    provider_tells_of_success(client, opened, "evt_kept_at_once")
+    # The page looked before the webhook's card was committed: it finds none, and its
+    # insert meets the webhook's.
+    monkeypatch.setattr(cards, "kept_card", lambda buyer, method_ref: None)
+    paid = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                  "payment": opened.json["payment"]})
+    assert paid.status_code == 200 and paid.json["status"] == "paid"
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Card.id))) == 1
 
 
 def test_the_card_is_known_when_only_the_providers_webhook_told_of_the_payment(
