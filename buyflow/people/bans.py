@@ -1,6 +1,8 @@
 """Who may not come in: bans (a person and every email of theirs, one email, a domain and
 its subdomains) and the blacklist (regular expressions over whole emails), checked
-wherever an email comes in — signing in, signing up, adding an email, checking out.
+wherever an email comes in — signing in, signing up, adding an email, checking out — and
+on every signed-in page (``management.auth.sessions.current_buyer``: a person whose email
+is refused since they signed in is signed out).
 
 - **One check for every door.** ``refusal_for_email(email)`` answers a stable code
   (``person_banned``, ``email_banned``, ``domain_banned``, ``email_blacklisted``) or

@@ -9,6 +9,7 @@ from flask import redirect, request, session, url_for
 
 from buyflow.extensions import db
 from buyflow.models import Buyer
+from buyflow.people.bans import refusal_for_email
 
 
 def sign_in(buyer: Buyer) -> None:
@@ -32,13 +33,16 @@ def sign_out_everywhere(buyer: Buyer) -> None:
 
 
 def current_buyer() -> Buyer | None:
-    """The signed-in person, or None (also for a session ended everywhere, or a person an
-    operator deactivated). Looked up once
-    per request (kept on the request: an app context may outlive one)."""
+    """The signed-in person, or None (also for a session ended everywhere, a person an
+    operator deactivated, or one whose email is refused since they signed in: banned,
+    its domain banned, blacklisted — ``buyflow.people.bans``; a ban lifted lets them sign
+    in again). Looked up once per request (kept on the request: an app context may
+    outlive one)."""
     if not hasattr(request, "buyflow_buyer"):
         buyer = db.session.get(Buyer, session.get("buyer", 0))
         if buyer is not None and (session.get("epoch") != buyer.session_epoch
-                                  or buyer.deactivated_at is not None):
+                                  or buyer.deactivated_at is not None
+                                  or refusal_for_email(buyer.email) is not None):
             session.clear()
             buyer = None
         request.buyflow_buyer = buyer

@@ -89,6 +89,24 @@ def test_a_link_sent_before_the_ban_no_longer_signs_in(client, ask_code, ban):
     assert client.get("/account/").status_code == 302
 
 
+@pytest.mark.parametrize("kind, value", [("email", "ann@example.com"),
+                                         ("domain", "example.com")])
+def test_a_ban_of_their_email_ends_the_sessions_of_the_signed_in(client, signed_in, ban,
+                                                                  kind, value):
+    signed_in("ann@example.com")
+    assert client.get("/account/").status_code == 200
+    ban(kind, value)
+    assert client.get("/account/").status_code == 302  # signed out
+    assert _ask(client, "ann@example.com").status_code == 403
+
+
+def test_a_pattern_matching_their_email_ends_their_sessions(client, signed_in, in_app):
+    signed_in("ann@example.com")
+    in_app(lambda: (db.session.add(BlacklistPattern(pattern=r"ann@.*", reason="")),
+                    db.session.commit()))
+    assert client.get("/account/").status_code == 302
+
+
 def test_a_lifted_ban_lets_them_in_again(client, in_app, ban, signed_in):
     ban("domain", "example.com")
     assert _ask(client, "ann@example.com").status_code == 403

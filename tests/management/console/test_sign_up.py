@@ -10,7 +10,7 @@ import re
 from buyflow.extensions import db
 from buyflow.models import Ban, Buyer, Membership, Seller
 from buyflow.models.sellers import hash_api_key
-from tests.management.conftest import code_in, form_post
+from tests.management.conftest import code_in, csrf_token, form_post
 
 VALID = {"name": "Ann's Beans", "origin": "https://beans.example", "default_locale": "de"}
 
@@ -86,11 +86,13 @@ def test_bad_input_is_shown_on_its_field_and_nothing_is_made(client, in_app, as_
 
 def test_a_banned_person_cannot_sign_up(client, in_app, as_person):
     _ann(in_app, as_person)
+    page = client.get("/console/sign-up")
     in_app(lambda: (db.session.add(Ban(kind="email", value="ann@example.com")),
                     db.session.commit()))
-    response = form_post(client, "/console/sign-up", VALID)
-    assert response.status_code == 403
-    assert "cannot be used here" in response.text
+    # Banned while on the page: signed out, the form sends them to sign in again.
+    response = client.post("/console/sign-up", data={**VALID,
+                                                     "csrf_token": csrf_token(page.text)})
+    assert response.status_code == 302 and "/account/sign-in" in response.location
     assert _sellers(in_app) == []
 
 
