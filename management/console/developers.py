@@ -31,7 +31,7 @@ from buyflow.sellers import accounts
 from buyflow.sellers.accounts import DeveloperRefused, secret_fingerprint
 from buyflow.sellers.urls import UrlRefused, normalize_origin
 
-from . import bp
+from . import bp, submissions
 from .access import console_actor, current_seller, member_page
 
 REFUSALS = {
@@ -45,6 +45,9 @@ REFUSALS = {
     "origin_exists": _l("This origin is registered already."),
     "last_origin": _l("A seller needs at least one origin: add the new one before removing "
                       "this one."),
+    "key_made_already": _l("This form made its key already, at your first click, and the "
+                           "key was shown only then. If you did not copy it, revoke it below "
+                           "and create another."),
 }
 
 MODES = ("overlay", "window", "inline")
@@ -52,7 +55,9 @@ MODE_LABELS = {"overlay": _l("Overlay over your page"), "window": _l("A new wind
                "inline": _l("Inside your page")}
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(submissions.KeyedForm):
+    """A key's name; once-only (``submissions.py``): a double click makes one key."""
+
     name = StringField(_l("Key name"), validators=[
         DataRequired(message=REFUSALS["name_required"]),
         Length(max=accounts.API_KEY_NAME_MAX, message=REFUSALS["name_too_long"])])
@@ -162,7 +167,7 @@ def overview(status: int = 200, *, key_form=None, origin_form=None, endpoint_for
         newest_secret=secret_fingerprint(secrets[-1]) if secrets else "",
         endpoints=endpoints, embed=embed_script(), snippet=_snippet_choices(seller),
         modes=[(mode, MODE_LABELS[mode]) for mode in MODES], languages=language_choices(),
-        key_form=key_form or ApiKeyForm(formdata=None),
+        key_form=key_form or new_key_form(),
         origin_form=origin_form or OriginForm(formdata=None),
         endpoint_form=endpoint_form or EndpointForm(formdata=None), error=error,
     ), status
@@ -191,20 +196,45 @@ def developers_key_create():
     """A new named API key, shown in this answer once."""
     form = ApiKeyForm()
     if not form.validate_on_submit():
-        return overview(400, key_form=form)
+        return overview(400, key_form=_with_new_key(form))
+    seller = current_seller()
     try:
-        key, api_key = accounts.issue_named_api_key(current_seller(), form.name.data)
+        submission = submissions.claim(seller, form.submission.data,
+                                       submissions.fingerprint("api_key", form.name.data))
+    except submissions.SubmissionRefused as exc:
+        form.submission.errors = [str(submissions.refusal_message(exc.code))]
+        return overview(409 if exc.code == "busy" else 400, key_form=_with_new_key(form))
+    if submission.resource is not None:  # made by the first click, and shown only then
+        form.submission.errors = [refusal("key_made_already")]
+        return overview(409, key_form=_with_new_key(form))
+    try:
+        key, api_key = accounts.issue_named_api_key(seller, form.name.data)
     except DeveloperRefused as exc:
+        db.session.rollback()
+        submissions.forget(submission)
         form.name.errors.append(refusal(exc.code))
-        return overview(400, key_form=form)
+        return overview(400, key_form=_with_new_key(form))
     audit("api_key.created", str(key.id), after={"name": key.name, "hint": key.hint})
+    submissions.remember(submission, str(key.id))
     db.session.commit()
+    submissions.finish(submission, 200)
     return shown_once(
         _("Your new API key"),
         _("Copy it now and keep it on your server: it is shown this once, and Buyflow keeps "
           "only its digest. Your server sends it as “Authorization: Bearer” with every API "
           "call."),
         api_key, _("API key"), name=key.name)
+
+
+def new_key_form() -> ApiKeyForm:
+    """An empty key form with a fresh once-only key (a GET: nothing read from the request)."""
+    return _with_new_key(ApiKeyForm(formdata=None))
+
+
+def _with_new_key(form: ApiKeyForm) -> ApiKeyForm:
+    """``form`` as shown again: a new key, since the one sent is used or refused."""
+    form.submission.data = submissions.new_key()
+    return form
 
 
 def _own_key(key_id: int) -> SellerApiKey:

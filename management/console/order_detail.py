@@ -22,7 +22,6 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
@@ -133,29 +132,7 @@ def _amount_error(currency: str) -> str:
              example=amount_example(currency))
 
 
-STALE_FORM = _l("This form is out of date. Open the page again and start over.")
-
-
-class _KeyedForm(FlaskForm):
-    """A money form: its once-only key (``submissions.py``) and, for a refund, what could
-    be refunded when its page was shown (a page older than another refund is refused
-    rather than refund twice what the person meant once)."""
-
-    submission = HiddenField()
-
-    def validate_submission(self, field):
-        if not submissions.valid_key(field.data):
-            raise ValidationError(str(STALE_FORM))
-
-    def hidden_errors(self) -> list[str]:
-        """Errors of the hidden fields: said above the form, not beside a field."""
-        errors = list(self.submission.errors)
-        if "seen" in self._fields:
-            errors += self.seen.errors
-        return list(dict.fromkeys(errors))
-
-
-class RefundForm(_KeyedForm):
+class RefundForm(submissions.KeyedForm):
     amount = StringField(_l("Amount to refund"), validators=[Optional()])
     reason = TextAreaField(_l("Reason (optional)"), validators=[Length(
         max=REASON_MAX_LENGTH, message=_l("The reason can be at most %(max)d characters."))])
@@ -184,10 +161,10 @@ class RefundForm(_KeyedForm):
 
     def validate_seen(self, field):
         if not (field.data or "").isdigit():
-            raise ValidationError(str(STALE_FORM))
+            raise ValidationError(str(submissions.STALE_FORM))
 
 
-class OfflinePaymentForm(_KeyedForm):
+class OfflinePaymentForm(submissions.KeyedForm):
     method = SelectField(_l("How it was paid"), choices=[
         SelectChoice(method, PAYMENT_METHODS[method]) for method in offline.METHODS],
         validate_choice=False)
@@ -497,8 +474,6 @@ REFUSED = {
                                   "answered, or the buyer withdrew it."),
     "already_refunded": _l("This order was already refunded in full."),
 }
-BUSY = _l("This is already being done: the form was sent twice. Wait a moment, then "
-          "open the page again to see how it went.")
 
 
 def refused_message(code: str, order: Order) -> str:
@@ -587,9 +562,9 @@ def outcome_response(outcome: RefundOutcome, order: Order, back_url: str,
         flash(replayed_message(outcome.refund), "success")
         return redirect(back_url, 303)
     if outcome.kind == "busy":
-        return confirm(error=str(BUSY), can_retry=False, status=409)
+        return confirm(error=str(submissions.BUSY), can_retry=False, status=409)
     if outcome.kind == "stale":
-        return refused("stale", str(STALE_FORM), 400)
+        return refused("stale", str(submissions.STALE_FORM), 400)
     if outcome.kind == "refused":
         db.session.expire_all()
         return refused(outcome.code, refused_message(outcome.code, order), outcome.status)
@@ -676,7 +651,7 @@ def order_offline_payment(order_id: str):
     try:
         submission = submissions.claim(seller, form.submission.data, print_)
     except submissions.SubmissionRefused as exc:
-        form.submission.errors = [str(BUSY if exc.code == "busy" else STALE_FORM)]
+        form.submission.errors = [str(submissions.refusal_message(exc.code))]
         return render_order(order, offline_form=form,
                             status=409 if exc.code == "busy" else 400)
     payment = submission.resource and db.session.scalar(

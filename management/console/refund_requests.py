@@ -28,7 +28,6 @@ from .access import console_actor, current_seller, member_page
 from .order_detail import (
     DESTINATIONS,
     REQUEST_STATUSES,
-    STALE_FORM,
     money,
     outcome_response,
     refund_once,
@@ -68,11 +67,11 @@ class ApproveForm(FlaskForm):
 
     def validate_submission(self, field):
         if not submissions.valid_key(field.data):
-            raise ValidationError(str(STALE_FORM))
+            raise ValidationError(str(submissions.STALE_FORM))
 
     def validate_seen(self, field):
         if not (field.data or "").isdigit():
-            raise ValidationError(str(STALE_FORM))
+            raise ValidationError(str(submissions.STALE_FORM))
 
     def hidden_errors(self) -> list[str]:
         return list(dict.fromkeys(self.submission.errors + self.seen.errors))

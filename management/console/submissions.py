@@ -1,5 +1,5 @@
-"""Once-only submissions of the console's money forms (a refund, an approved refund
-request, an offline payment).
+"""Once-only submissions of the console's forms that make something once (a refund, an
+approved refund request, an offline payment, an API key).
 
 Each such form carries a hidden random key (``FIELD``), made when its page is rendered
 and carried unchanged through the confirmation step. The POST that does the work claims
@@ -33,7 +33,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
+from wtforms import HiddenField
+from wtforms.validators import ValidationError
 
 from buyflow.extensions import db
 from buyflow.locks import locked
@@ -47,6 +51,10 @@ _KEY = re.compile(r"^([0-9a-f]{8,12})\.[A-Za-z0-9_-]{24}$")
 # while its form can still be sent.
 _MARGIN_HOURS = 1
 
+STALE_FORM = _l("This form is out of date. Open the page again and start over.")
+BUSY = _l("This is already being done: the form was sent twice. Wait a moment, then "
+          "open the page again to see how it went.")
+
 
 class SubmissionRefused(Exception):
     """``invalid`` (not a key of ours), ``expired`` (the page is too old), ``busy`` (the
@@ -55,6 +63,31 @@ class SubmissionRefused(Exception):
     def __init__(self, code: str):
         super().__init__(code)
         self.code = code
+
+
+def refusal_message(code: str):
+    """What the person is told when ``claim`` refuses the form (SubmissionRefused code)."""
+    return BUSY if code == "busy" else STALE_FORM
+
+
+class KeyedForm(FlaskForm):
+    """A once-only form: its key (``submission``, from ``new_key`` when the page is
+    rendered) and, for a refund, what could be refunded when its page was shown (a page
+    older than another refund is refused rather than refund twice what the person meant
+    once)."""
+
+    submission = HiddenField()
+
+    def validate_submission(self, field):
+        if not valid_key(field.data):
+            raise ValidationError(str(STALE_FORM))
+
+    def hidden_errors(self) -> list[str]:
+        """Errors of the hidden fields: said above the form, not beside a field."""
+        errors = list(self.submission.errors)
+        if "seen" in self._fields:
+            errors += self.seen.errors
+        return list(dict.fromkeys(errors))
 
 
 @dataclass(frozen=True)

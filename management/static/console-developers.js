@@ -1,6 +1,7 @@
 /* The console's Developers page: the buy button's snippet and preview follow the form as
- * it changes (the form's Show button does the same without a script), and the snippets'
- * Copy buttons copy them. Texts come from the page, in its language. */
+ * it changes (the form's Show button does the same without a script), the snippets'
+ * Copy buttons copy them, and the key form is sent once. Texts come from the page, in
+ * its language. */
 (function () {
   'use strict';
   var form = document.getElementById('snippet-form');
@@ -38,6 +39,18 @@
   if (form) {
     form.addEventListener('input', update);
     form.addEventListener('change', update);
+  }
+
+  /* A key is shown once, in the answer to its form: a second click would replace that
+   * answer with "made already" (the server makes one key per form), so the button waits
+   * once pressed — again usable when the page comes back from the history. */
+  var keyForm = document.getElementById('key-form');
+  if (keyForm) {
+    var create = keyForm.querySelector('button[type="submit"]');
+    keyForm.addEventListener('submit', function () {
+      setTimeout(function () { create.disabled = true; }, 0);
+    });
+    window.addEventListener('pageshow', function () { create.disabled = false; });
   }
 
   document.querySelectorAll('button.copy[data-copy]').forEach(function (button) {

@@ -321,11 +321,13 @@ def test_a_seller_signs_up_sells_handles_refunds_replays_a_webhook_and_rotates_a
     # She rotates the API key: a new one for her server, then the first one revoked.
     console_nav.get_by_role("link", name="Developers").click()
     page.get_by_label("Key name").fill("Production server")
-    page.get_by_role("button", name="Create a key").click()
+    # A double click makes one key, and the page shows it (the button waits once pressed).
+    page.get_by_role("button", name="Create a key").dblclick()
     new_key = page.locator("#new-secret").text_content().strip()
     assert new_key.startswith("sk_") and new_key != first_key
     audit("new API key")
     page.get_by_role("link", name="I have copied it").click()
+    expect(page.get_by_role("row").filter(has_text="Production server")).to_have_count(1)
     old_row = page.get_by_role("row").filter(has_text=first_key[-4:]).filter(
         has_not_text="Production server")
     old_row.get_by_role("link", name="Revoke").click()

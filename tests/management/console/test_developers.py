@@ -14,6 +14,7 @@ from buyflow.models import AuditEntry, Buyer, Product, Seller, SellerApiKey
 from buyflow.models.sellers import hash_api_key
 from buyflow.sellers.accounts import secret_fingerprint
 from tests.management.conftest import form_post
+from tests.management.console.money_pages import flashed, send
 
 
 def base(team) -> str:
@@ -31,6 +32,11 @@ def audited(in_app, action: str) -> list[AuditEntry]:
 
 def shown_secret(page: str) -> str:
     return html.unescape(re.search(r'id="new-secret"[^>]*><code>([^<]+)</code>', page).group(1))
+
+
+def create_key(client, team, name: str, page: str | None = None):
+    """Create a key named ``name`` with the page's form (``page``, or the page now)."""
+    return send(client, page or client.get(base(team)).text, "/developers/keys", name=name)
 
 
 @pytest.fixture
@@ -79,7 +85,7 @@ def _product(team) -> str:
 
 
 def test_a_new_key_is_named_shown_once_and_stored_hashed(client, owner, in_app):
-    response = form_post(client, f"{base(owner)}/keys", {"name": "  Production   server "})
+    response = create_key(client, owner, "  Production   server ")
     assert response.status_code == 200
     assert "no-store" in response.headers["Cache-Control"]
     api_key = shown_secret(response.text)
@@ -96,11 +102,44 @@ def test_a_new_key_is_named_shown_once_and_stored_hashed(client, owner, in_app):
     assert api_key not in repr((entry.detail, entry.after, entry.before, entry.subject))
 
 
+def test_the_same_key_form_sent_twice_makes_one_key(client, owner, in_app):
+    page = client.get(base(owner)).text
+    first = create_key(client, owner, "Production", page)
+    assert first.status_code == 200 and shown_secret(first.text).startswith("sk_")
+    again = create_key(client, owner, "Production", page)  # a double click, or back + send
+    assert again.status_code == 409
+    assert "This form made its key already" in html.unescape(again.text)
+    assert shown_secret(first.text) not in again.text
+    assert in_app(lambda: [k.name for k in northwind(owner).api_keys])[1:] == ["Production"]
+    assert len(audited(in_app, "api_key.created")) == 1
+    # The page it answers with has a new form: the next key is made.
+    assert create_key(client, owner, "Staging", again.text).status_code == 200
+    assert in_app(lambda: len(northwind(owner).api_keys)) == 3
+
+
+def test_the_same_key_form_sent_at_the_same_moment_makes_one_key(app, client, owner, in_app):
+    from tests.conftest import at_once
+    from tests.management.console.money_pages import form_of
+
+    action, fields = form_of(client.get(base(owner)).text, "/developers/keys")
+    cookie = client.get_cookie("session")
+
+    def send_form(_n):
+        other = app.test_client()
+        other.set_cookie("session", cookie.value)
+        return other.post(action, data={**fields, "name": "Production"}).status_code
+
+    answers = at_once(send_form, range(4), workers=4)
+    assert sorted(answers) == [200, 409, 409, 409]
+    assert in_app(lambda: len(northwind(owner).api_keys)) == 2
+    assert len(audited(in_app, "api_key.created")) == 1
+
+
 @pytest.mark.parametrize("name, error", [("", "Give the key a name"),
                                          ("   ", "Give the key a name"),
                                          ("x" * 101, "at most 100 characters")])
 def test_a_key_needs_a_name_of_at_most_100_characters(client, owner, in_app, name, error):
-    response = form_post(client, f"{base(owner)}/keys", {"name": name})
+    response = create_key(client, owner, name)
     assert response.status_code == 400
     assert error in html.unescape(response.text)
     assert 'aria-invalid="true"' in response.text
@@ -131,7 +170,7 @@ def test_revoking_a_key_asks_first_says_it_is_the_last_and_refuses_its_calls(
 
 
 def test_revoking_one_of_two_keys_says_nothing_of_the_last(client, owner, in_app):
-    form_post(client, f"{base(owner)}/keys", {"name": "Backup"})
+    create_key(client, owner, "Backup")
     key_id = in_app(lambda: northwind(owner).api_keys[0].id)
     assert "your only active key" not in client.get(f"{base(owner)}/keys/{key_id}/revoke").text
 
@@ -167,7 +206,7 @@ def test_support_and_viewers_may_not_touch_keys_or_secrets(client, team, as_pers
 def test_an_admin_may(client, team, as_person):
     as_person(team.emails["admin"])
     assert client.get(base(team)).status_code == 200
-    assert form_post(client, f"{base(team)}/keys", {"name": "Admin's"}).status_code == 200
+    assert create_key(client, team, "Admin's").status_code == 200
 
 
 def test_a_rotated_signing_secret_is_shown_once_and_the_old_one_still_verifies(
