@@ -85,7 +85,9 @@ data = urllib.parse.urlencode({"url": "$SERVICE_URL/webhooks/stripe",
 urllib.request.urlopen("http://127.0.0.1:$STRIPE_PORT/_config/webhooks/buyflow", data)
 PY
 
-$FLASK run --host 127.0.0.1 --port "$SERVICE_PORT" &
+# The production server (buyflow/serve.py: gunicorn, sync workers), two workers: the
+# demo runs what production runs. Its access log goes to instance/service.log.
+$FLASK serve --bind "127.0.0.1:$SERVICE_PORT" --workers 2 >instance/service.log 2>&1 &
 pids+=($!)
 wait_for 127.0.0.1 "$SERVICE_PORT" "the Buyflow service"
 
