@@ -8,8 +8,8 @@ from functools import cache
 
 from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
-from flask import Flask, current_app, g, request
-from flask_babel import get_locale, get_timezone
+from flask import Flask, current_app, g, has_app_context, request
+from flask_babel import get_locale, get_timezone, get_translations
 
 
 def supported_locale(requested: str | None) -> str | None:
@@ -103,9 +103,42 @@ def locale_context() -> dict:
     return {"html_lang": locale.replace("_", "-"), "text_direction": text_direction(locale)}
 
 
+def current_translations():
+    """Flask-Babel's translations for the locale in force (``get_translations``), looked
+    up once per locale and app context rather than at every string: a page's template
+    asks for dozens, and each lookup costs Flask-Babel about 20 µs. The locale in force
+    is Flask-Babel's own (``get_locale``: a view's choice, ``force_locale`` while a mail
+    is rendered, ``refresh``), so a change of it is a new lookup."""
+    if not has_app_context():
+        return get_translations()
+    locale = get_locale()
+    cached = g.get("_buyflow_translations")
+    if cached is None or cached[0] is not locale:
+        cached = g._buyflow_translations = (locale, get_translations())
+    return cached[1]
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """The templates' ``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``npgettext``,
+    as Flask-Babel installs them (new-style: ``%(name)s`` filled, autoescaped), on
+    ``current_translations``."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: current_translations().ugettext(string),
+        ngettext=lambda singular, plural, num: current_translations().ungettext(
+            singular, plural, num),
+        pgettext=lambda context, string: current_translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, num: current_translations().unpgettext(
+            context, singular, plural, num),
+        newstyle=True,
+    )
+
+
 def init_app(app: Flask) -> None:
-    """Give every template the page's language and direction."""
+    """Give every template the page's language and direction, and its strings through
+    ``current_translations`` (after Flask-Babel's ``init_app``, whose callables these
+    replace)."""
     app.context_processor(locale_context)
+    _install_template_gettext(app)
 
 
 def zoned_datetime(moment: datetime, locale: str | Locale) -> str:

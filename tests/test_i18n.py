@@ -5,6 +5,8 @@ import re
 
 import pytest
 from babel import Locale
+from flask import g, render_template_string
+from flask_babel import force_locale, refresh
 
 from buyflow import PROJECT_ROOT
 from buyflow.config import DefaultConfig
@@ -94,3 +96,19 @@ PHYSICAL = re.compile(
 def test_the_flow_stylesheet_uses_logical_properties_only():
     css = (PROJECT_ROOT / "buyflow" / "flow" / "static" / "flow.css").read_text()
     assert PHYSICAL.findall(css) == []
+
+
+def test_templates_speak_the_locale_in_force_as_it_changes(app):
+    """The templates' strings follow Flask-Babel's locale within one request: the page's,
+    then a mail's under ``force_locale``, then the page's again, then another after
+    ``refresh`` (the translations are looked up once per locale, not once per string)."""
+    template = ('{{ _("Amount to refund") }} | '
+                '{{ ngettext("%(num)d attempt", "%(num)d attempts", 2) }}')
+    with app.test_request_context("/?locale=fr"):
+        assert render_template_string(template) == "Montant à rembourser | 2 tentatives"
+        with force_locale("de"):
+            assert render_template_string(template) == "Zu erstattender Betrag | 2 Versuche"
+        assert render_template_string(template) == "Montant à rembourser | 2 tentatives"
+        g.locale = "en"
+        refresh()
+        assert render_template_string(template) == "Amount to refund | 2 attempts"
