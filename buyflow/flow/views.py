@@ -18,8 +18,8 @@ from flask import (
     url_for,
 )
 from flask_babel import format_date, get_locale
-from markupsafe import Markup
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy.orm import undefer
 from werkzeug.exceptions import HTTPException
 

@@ -1,4 +1,5 @@
-"""Shared column helpers for the models."""
+"""What the models share: column types and helpers (UTC times, public ids), and
+``PublicRecord.by_public_id``, the lookup by public id built once."""
 
 import functools
 import secrets
