@@ -140,6 +140,8 @@ class RefundForm(submissions.KeyedForm):
         _l("Where the money goes"), default=RefundDestination.SOURCE,
         choices=[SelectChoice(value, label) for value, label in DESTINATIONS.items()],
         validate_choice=False)
+    # What could be refunded when the page was shown: a page older than another refund
+    # is refused rather than refund twice what the person meant once.
     seen = HiddenField()
     confirmed = HiddenField()
 

@@ -72,9 +72,7 @@ def refusal_message(code: str):
 
 class KeyedForm(FlaskForm):
     """A once-only form: its key (``submission``, from ``new_key`` when the page is
-    rendered) and, for a refund, what could be refunded when its page was shown (a page
-    older than another refund is refused rather than refund twice what the person meant
-    once)."""
+    rendered)."""
 
     submission = HiddenField()
 
@@ -83,10 +81,10 @@ class KeyedForm(FlaskForm):
             raise ValidationError(str(STALE_FORM))
 
     def hidden_errors(self) -> list[str]:
-        """Errors of the hidden fields: said above the form, not beside a field."""
-        errors = list(self.submission.errors)
-        if "seen" in self._fields:
-            errors += self.seen.errors
+        """Errors of the hidden fields (the key, a subclass's own such as a refund's
+        ``seen``): said above the form, not beside a field."""
+        errors = [error for field in self if field.type == "HiddenField"
+                  for error in field.errors]
         return list(dict.fromkeys(errors))
 
 

@@ -10,6 +10,8 @@ import requests
 from buyflow.buyers import cards
 from buyflow.extensions import db
 from buyflow.models import AuditEntry, Card, Payment
+from buyflow.payments.base import PaymentError
+from buyflow.payments.stripe import StripeProvider
 from buyflow.sellers.requests import sign_purchase_request
 from tests.conftest import SELLER_ORIGIN, page_data
 from tests.management.conftest import code_in
@@ -388,6 +390,22 @@ def test_the_page_and_the_providers_webhook_keeping_the_card_at_once_keep_it_onc
     assert paid.status_code == 200 and paid.json["status"] == "paid"
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count(Card.id))) == 1
+
+
+def test_a_card_the_provider_will_not_make_the_default_is_not_kept_and_the_order_is_paid(
+        client, paid_keeping_the_card, monkeypatch):
+    data, opened = paid_keeping_the_card
+
+    def refuse(self, customer_ref, method_ref):
+        raise PaymentError("provider_unavailable", "no answer")
+    monkeypatch.setattr(StripeProvider, "set_default_card", refuse)
+    paid = client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                                  "payment": opened.json["payment"]})
+    assert paid.status_code == 200 and paid.json["status"] == "paid"
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Card.id))) == 0
+    payment = db.session.scalar(db.select(Payment).filter_by(public_id=opened.json["payment"]))
+    assert (payment.status, payment.order.status) == ("succeeded", "paid")
 
 
 def test_the_card_is_known_when_only_the_providers_webhook_told_of_the_payment(
