@@ -23,3 +23,11 @@ def record_action(action: str, target: str, *, actor: Actor, seller=None, buyer=
                        detail=detail)
     db.session.add(entry)
     return entry
+
+
+def recorded(action: str, target: str) -> bool:
+    """Whether an entry says ``action`` was done to ``target`` (committed, or added by
+    the current transaction): a movement replayed under its key finds the entry written
+    with it."""
+    return db.session.scalar(db.select(AuditEntry.id).filter_by(
+        subject=target[:60], action=action).limit(1)) is not None

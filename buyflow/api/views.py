@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from ..audit import record_action
+from ..audit import record_action, recorded
 from ..buyers.identity import buyer_by_email, buyer_for_email, normalized_email
 from ..errors import CodedError
 from ..extensions import csrf, db
 from ..ledger import book
-from ..models import AuditEntry, LedgerTransaction, Order, Payment, Refund
+from ..models import LedgerTransaction, Order, Payment, Refund
 from .. import refund_requests
 from ..payments import offline
 from ..payments.base import PaymentError
@@ -234,8 +234,7 @@ def _movement(email: str, body: schemas.CreditMovementRequest, move) -> schemas.
                        reason=body.reason, actor=str(api_actor()))
     action = "credit.granted" if move is book.grant else "credit.debited"
     # A retry after a crash finds the movement the key made, and its entry with it.
-    if db.session.scalar(db.select(AuditEntry.id).filter_by(
-            subject=transaction.public_id, action=action)) is None:
+    if not recorded(action, transaction.public_id):
         record_action(action, transaction.public_id, actor=api_actor(), seller=seller,
                       buyer=buyer, reason=body.reason, unit=body.unit, amount=body.amount)
     db.session.commit()

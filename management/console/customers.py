@@ -29,7 +29,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from buyflow import catalog
-from buyflow.audit import record_action
+from buyflow.audit import record_action, recorded
 from buyflow.buyers.identity import buyer_by_email, buyer_for_email, normalized_email
 from buyflow.catalog import CatalogRefused
 from buyflow.extensions import db
@@ -332,9 +332,13 @@ def customer_credit(email: str, kind: str):
         buyer = known or buyer_for_email(email)  # its buyer is gone: made, as the API does
         transaction = KINDS[kind](seller, buyer, unit, amount, idempotency_key=key,
                                   reason=reason, actor=str(console_actor()))
+        action = f"credit.{'granted' if kind == 'grant' else 'debited'}"
+        if recorded(action, transaction.public_id):  # the same form, just sent, was first
+            db.session.rollback()
+            flash(_("This was already done; nothing moved twice."), "success")
+            return redirect(detail_url, 303)
         after = book.balance(seller, buyer, unit)
-        record_action(f"credit.{'granted' if kind == 'grant' else 'debited'}",
-                      transaction.public_id, actor=console_actor(), seller=seller,
+        record_action(action, transaction.public_id, actor=console_actor(), seller=seller,
                       buyer=buyer, before={"unit": unit, "balance": after - transaction.amount},
                       after={"unit": unit, "balance": after}, reason=reason, amount=amount)
         db.session.commit()

@@ -180,6 +180,26 @@ def test_a_form_sent_twice_at_the_same_moment_moves_once(app, client, support, i
     assert len(audited(in_app, "credit.granted")) == 1
 
 
+@pytest.mark.parametrize("kind", ["grant", "debit"])
+def test_a_form_whose_check_came_before_the_first_ones_commit_moves_and_audits_once(
+        client, support, in_app, ann, monkeypatch, kind):
+    from management.console import customers
+
+    if kind == "debit":
+        assert move(client, support, ann, "grant", "10").status_code == 303
+    key = form_key(client.get(f"{base(support)}/{ann}").text, kind)
+    assert move(client, support, ann, kind, "4", key=key).status_code == 303
+    # The second sending's look for an earlier movement ran before the first committed.
+    monkeypatch.setattr(customers, "_earlier", lambda seller, key: None)
+    again = move(client, support, ann, kind, "4", key=key)
+
+    assert again.status_code == 303
+    assert "already done" in client.get(again.location).text
+    assert balance(in_app, support, ann) == (400 if kind == "grant" else 600)
+    action = "credit.granted" if kind == "grant" else "credit.debited"
+    assert len(audited(in_app, action)) == 1
+
+
 def test_a_key_used_for_another_movement_moves_nothing(client, support, in_app, ann):
     key = form_key(client.get(f"{base(support)}/{ann}").text, "grant")
     assert move(client, support, ann, "grant", "10", key=key).status_code == 303
