@@ -12,15 +12,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Insert, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..buyers.cards import find_card, keep_paid_card
 from ..buyers.identity import buyer_for_email, customer_key, record_customer
 from ..errors import CodedError
 from ..extensions import db
-from ..models import Buyer, Order, Payment, Product, Seller
-from ..models._base import utcnow
+from ..models import Buyer, Order, OrderItem, Payment, Product, Seller
+from ..models._base import insert_row, utcnow
 from ..ledger import book
 from ..payments import charges, get_provider
 from ..payments import credit as credit_payments
@@ -94,8 +95,9 @@ class _Opened:
     order: Order
     held_credit: int  # what was reserved for it when it was opened
     new_customer_ref: str | None  # the buyer's customer, made now: not recorded yet
-    # Written by this transaction and not committed yet: nobody else can see it.
-    uncommitted: bool = False
+    # A first press's new order: written by this transaction and not committed yet,
+    # nobody else can see it.
+    first: bool = False
 
 
 def _open_order(flow: FlowState, email: str, *, customer: bool = True,
@@ -107,42 +109,40 @@ def _open_order(flow: FlowState, email: str, *, customer: bool = True,
     for the caller to record (``identity.record_customer``) before anything is charged
     under it: with the card attempt's recovery point, or on its own.
 
-    Commits; but ``with_attempt``, a new order for which no customer is made is only
-    written (``uncommitted``), for the caller to commit with its card attempt's row — one
-    transaction, as no provider call comes between them. ``seller`` is the flow's, when
-    the caller has it (else it is read). CheckoutError ``email_refused`` (403) for a
-    banned or blacklisted email, before anything is written (``people/bans.py``; the
-    buyer is not told which rule)."""
+    Commits; but ``with_attempt``, a new order with something to pay for which no
+    customer is made is only written (``first``), for the caller to commit with its card
+    attempt's row — one transaction, as no provider call comes between them. ``seller``
+    is the flow's, when the caller has it (else it is read). CheckoutError
+    ``email_refused`` (403) for a banned or blacklisted email, before anything is written
+    (``people/bans.py``; the buyer is not told which rule)."""
     if refusal_for_email(email):
         raise CheckoutError("email_refused", 403)
     purchase = flow.what
     order = _order_for(flow)
     if order is not None:
         _refuse_unpayable(order)
+    new = order is None
+    if new and seller is None:
+        seller = Seller.by_public_id(flow.seller)
 
     buyer = buyer_for_email(email)
-    new = order is None
-    if new:
-        if seller is None:
-            seller = Seller.by_public_id(flow.seller)
-        # A new order has no payments yet: known, not read.
-        order = Order(seller=seller, checkout_key=flow.checkout_key,
-                      amount=purchase.total.amount, currency=purchase.currency,
-                      locale=flow.locale, buyer_email=email, items=purchase.order_items(),
-                      seller_reference=purchase.reference, passthrough=purchase.passthrough,
-                      payments=[])
-        db.session.add(order)
-    order.buyer = buyer
-    order.buyer_email = email
-    # Read before the commit expires them.
-    held = credit_payments.held_credit(order)
     key = customer_key(buyer) if customer and not buyer.provider_customer_ref else None
-    uncommitted = with_attempt and new and key is None
     try:
-        if uncommitted:
-            db.session.flush()
-        else:
-            db.session.commit()
+        if new and with_attempt and key is None and purchase.total.amount > 0:
+            return _Opened(_write_first_order(flow, email, buyer, seller), 0, None, True)
+        if new:
+            # A new order has no payments yet: known, not read.
+            order = Order(seller=seller, checkout_key=flow.checkout_key,
+                          amount=purchase.total.amount, currency=purchase.currency,
+                          locale=flow.locale, items=purchase.order_items(),
+                          seller_reference=purchase.reference,
+                          passthrough=purchase.passthrough, payments=[])
+            db.session.add(order)
+        order.buyer = buyer
+        order.buyer_email = email
+        # Read before the commit expires them.
+        held = credit_payments.held_credit(order)
+        db.session.commit()
     except IntegrityError:  # the same flow started twice at once: use the first order
         db.session.rollback()
         return _open_order(flow, email, customer=customer, with_attempt=with_attempt,
@@ -150,7 +150,33 @@ def _open_order(flow: FlowState, email: str, *, customer: bool = True,
     customer_ref = None
     if key is not None:
         customer_ref = get_provider().ensure_customer(email, None, idempotency_key=key)
-    return _Opened(order, held.amount if held else 0, customer_ref, uncommitted)
+    return _Opened(order, held.amount if held else 0, customer_ref)
+
+
+def _write_first_order(flow: FlowState, email: str, buyer: Buyer, seller: Seller) -> Order:
+    """Write (not commit) the flow's new order for ``email``'s ``buyer``, with its items,
+    as statements rather than through the session's unit of work (``insert_row``).
+    IntegrityError when another transaction wrote the flow's order first (its checkout
+    key is unique)."""
+    purchase = flow.what
+    order = insert_row(Order, seller_id=seller.id, buyer_id=buyer.id, buyer_email=email,
+                       checkout_key=flow.checkout_key, status=OrderStatus.PENDING,
+                       amount=purchase.total.amount, currency=purchase.currency,
+                       locale=flow.locale, seller_reference=purchase.reference,
+                       passthrough=purchase.passthrough)
+    set_committed_value(order, "buyer", buyer)  # as found: not read again
+    db.session.execute(_insert_item(), [
+        {"order_id": order.id, "product": line.product, "name": line.name,
+         "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount}
+        for line in purchase.lines])
+    return order
+
+
+@functools.cache
+def _insert_item() -> Insert:
+    # Each item linked to its catalog product, found by public id in the INSERT.
+    return OrderItem.__table__.insert().values(product_id=select(Product.id).where(
+        Product.public_id == bindparam("product")).scalar_subquery())
 
 
 def _record_customer(opened: _Opened) -> None:
@@ -183,6 +209,11 @@ def start_checkout(flow: FlowState, email: str, credit: int = 0,
     # Credit to reserve first: the order is committed before (see _reserve_credit).
     opened = _open_order(flow, email, customer=keep, with_attempt=not credit, seller=seller)
     order, customer_ref = opened.order, opened.new_customer_ref
+    if opened.first:  # nobody else sees the order yet: it has no other attempt
+        if keep:
+            _check_access_to_order(order, keep_card_for)
+        attempt = charges.open_first_browser_attempt(order, keep_card=keep)
+        return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
     if _credit_changes(opened, credit, credit_for):
         _record_customer(opened)  # first: an open attempt is settled under the customer
         customer_ref = None
@@ -193,11 +224,8 @@ def start_checkout(flow: FlowState, email: str, credit: int = 0,
     if keep:
         _check_access_to_order(order, keep_card_for)
     try:
-        if opened.uncommitted:  # nobody else sees the order yet: it has no other attempt
-            attempt = charges.open_first_browser_attempt(order, keep_card=keep)
-        else:
-            attempt = charges.open_browser_attempt(order, keep_card=keep,
-                                                   new_customer_ref=customer_ref)
+        attempt = charges.open_browser_attempt(order, keep_card=keep,
+                                               new_customer_ref=customer_ref)
     except charges.OrderNotPayable:
         order = db.session.get(Order, order.id)
         return PayOutcome(order, _latest_payment(order))

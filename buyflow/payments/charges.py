@@ -36,6 +36,7 @@ from ..buyers.identity import record_customer
 from ..extensions import db
 from ..locks import locked
 from ..models import Order, Payment
+from ..models._base import insert_row
 from . import get_provider
 from ..money import Money
 from .balance import amount_to_charge
@@ -143,23 +144,25 @@ def open_browser_attempt(order: Order, keep_card: bool = False,
 
 
 def open_first_browser_attempt(order: Order, keep_card: bool = False) -> Attempt:
-    """``open_browser_attempt`` for an order the current transaction wrote and has not
-    committed (a first press of Pay): nobody else can see it, so it has no other attempt
-    to reuse or settle and needs no lock. Its payment row, with the lease, is committed
-    with it — one transaction, the recovery point —, then opened at the provider as
-    there. Commits. OrderNotPayable (the order committed alone) when there is nothing to
-    charge; PaymentError from the provider."""
-    due = amount_to_charge(order)
-    if order.status != OrderStatus.PENDING or due == 0:
-        db.session.commit()
-        raise OrderNotPayable(order.status)
-    return _open_at_provider(order, due, keep_card)
+    """``open_browser_attempt`` for a new ``order`` the current transaction wrote and has
+    not committed (a first press of Pay), all of it due and more than 0: nobody else can
+    see it, so it has no other attempt to reuse or settle and needs no lock. Its payment
+    row, with the lease, is committed with it — one transaction, the recovery point —,
+    then opened at the provider as there. Commits. PaymentError from the provider."""
+    provider = get_provider()
+    payment = insert_row(Payment, order_id=order.id, provider=provider.name,
+                         amount=order.amount, currency=order.currency,
+                         provider_call_until=lease_end())
+    _commit_keeping_rows()
+    request = _browser_request(payment, keep_card)
+    return _call_and_settle(payment.id, order.id,
+                            lambda: provider.start_browser_charge(request))
 
 
 def _open_at_provider(order: Order, amount: int, keep_card: bool) -> Attempt:
-    """Phase 1's end for a browser attempt of ``order`` (its lock held, or nobody else
-    seeing it): the payment for ``amount`` with its lease, committed; then opened at the
-    provider under the payment's key, and its answer recorded."""
+    """Phase 1's end for a browser attempt of ``order`` (its lock held): the payment for
+    ``amount`` with its lease, committed; then opened at the provider under the payment's
+    key, and its answer recorded."""
     provider = get_provider()
     payment = Payment(order=order, provider=provider.name, amount=amount,
                       currency=order.currency, provider_call_until=lease_end())

@@ -141,3 +141,25 @@ def test_a_first_checkout_keeping_the_card_is_three_transactions(
     assert commits_of(lambda: answers.append(client.post("/flow/api/checkout",
                                                          json=body))) == 3
     assert answers[0].json["status"] == "pending"
+
+
+def test_a_first_press_writes_the_order_its_items_and_its_payment_as_the_flow_shows(
+        product, opened_checkout, localstripe_url):
+    _, opened = opened_checkout(product.seller, product, email="ann@example.com")
+
+    db.session.expire_all()
+    order = db.session.scalar(db.select(Order).filter_by(public_id=opened["order"]))
+    assert (order.status, order.amount, order.currency, order.locale, order.buyer_email) == (
+        "pending", 1450, "EUR", "en", "ann@example.com")
+    assert order.buyer == the_buyer("ann@example.com") and order.seller == product.seller
+    [item] = order.items
+    assert (item.product, item.name, item.quantity, item.unit_amount, item.amount) == (
+        product, product.name, 1, 1450, 1450)
+    [payment] = order.payments
+    assert (payment.public_id, payment.amount, payment.currency, payment.status) == (
+        opened["payment"], 1450, "EUR", "created")
+    assert payment.provider_call_until is None  # answered: its lease released
+    intent = intent_of(localstripe_url, opened["client_secret"])
+    assert intent["id"] == payment.provider_payment_ref and intent["amount"] == 1450
+    assert intent["metadata"] == {"buyflow_payment": payment.public_id,
+                                  "buyflow_order": order.public_id}
