@@ -210,8 +210,9 @@ def start_checkout(flow: FlowState, email: str, credit: int = 0,
     opened = _open_order(flow, email, customer=keep, with_attempt=not credit, seller=seller)
     order, customer_ref = opened.order, opened.new_customer_ref
     if opened.first:  # nobody else sees the order yet: it has no other attempt
-        if keep:
-            _check_access_to_order(order, keep_card_for)
+        for access in (credit_for, keep_card_for):
+            if access is not None:
+                _check_access_to_order(order, access)
         attempt = charges.open_first_browser_attempt(order, keep_card=keep)
         return PayOutcome(attempt.payment.order, attempt.payment, attempt.client_secret)
     if _credit_changes(opened, credit, credit_for):

@@ -258,6 +258,22 @@ def test_a_card_token_saves_only_for_the_email_it_proves(client, product, open_f
     assert count(Card) == 0 and count(Payment) == 0
 
 
+def test_a_card_token_for_another_email_writes_nothing_for_a_buyer_with_a_customer(
+        client, product, open_flow, unlock):
+    from buyflow.buyers.identity import buyer_for_email
+    from buyflow.models import Order
+
+    buyer_for_email(ANN).provider_customer_ref = "cus_ann"  # a first order needs none made
+    db.session.commit()
+    data = open_flow(product.seller, product)
+    token = unlock(data, "mallory@example.com")["card_token"]
+    answer = client.post("/flow/api/checkout", json={
+        "flow": data["flow"], "email": ANN, "card_token": token, "save": True})
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "card_token_invalid"
+    db.session.rollback()  # as the request's end does: what was written, not committed
+    assert count(Order) == 0 and count(Payment) == 0 and count(Card) == 0
+
+
 def test_asking_for_codes_is_rate_limited_per_email(client, product, open_flow):
     data = open_flow(product.seller, product, locale="fr")
     body = {"flow": data["flow"], "email": ANN}
