@@ -133,7 +133,7 @@ def open_browser_attempt(order: Order, keep_card: bool = False,
         others = [p for p in order.payments
                   if p.provider == provider.name and p.status in OPEN_PAYMENT_STATUSES]
         if not others:
-            return _open_at_provider(order, due, keep_card)
+            return _open_locked_at_provider(order, due, keep_card)
         db.session.commit()
         for other in others:
             reused = _still_for_the_browser(other, due, keep_card)
@@ -149,29 +149,31 @@ def open_first_browser_attempt(order: Order, keep_card: bool = False) -> Attempt
     see it, so it has no other attempt to reuse or settle and needs no lock. Its payment
     row, with the lease, is committed with it — one transaction, the recovery point —,
     then opened at the provider as there. Commits. PaymentError from the provider."""
-    provider = get_provider()
-    payment = insert_row(Payment, order_id=order.id, provider=provider.name,
+    payment = insert_row(Payment, order_id=order.id, provider=get_provider().name,
                          amount=order.amount, currency=order.currency,
                          provider_call_until=lease_end())
-    _commit_keeping_rows()
-    request = _browser_request(payment, keep_card)
-    return _call_and_settle(payment.id, order.id,
-                            lambda: provider.start_browser_charge(request))
+    return _open_at_provider(payment, keep_card)
 
 
-def _open_at_provider(order: Order, amount: int, keep_card: bool) -> Attempt:
-    """Phase 1's end for a browser attempt of ``order`` (its lock held): the payment for
-    ``amount`` with its lease, committed; then opened at the provider under the payment's
-    key, and its answer recorded."""
-    provider = get_provider()
-    payment = Payment(order=order, provider=provider.name, amount=amount,
+def _open_locked_at_provider(order: Order, amount: int, keep_card: bool) -> Attempt:
+    """A browser attempt of ``order`` (its lock held) for ``amount``, its payment written
+    with its lease (appended to the order's loaded payments), then ``_open_at_provider``."""
+    payment = Payment(order=order, provider=get_provider().name, amount=amount,
                       currency=order.currency, provider_call_until=lease_end())
     db.session.add(payment)
     db.session.flush()
-    request = _browser_request(payment, keep_card)
+    return _open_at_provider(payment, keep_card)
+
+
+def _open_at_provider(payment: Payment, keep_card: bool) -> Attempt:
+    """Phase 1's end for the browser attempt ``payment``, written with its lease: committed
+    (the recovery point); then opened at the provider under the payment's key, and its
+    answer recorded."""
     # The rows stay as written: _settle reads them afresh under the lock.
     _commit_keeping_rows()
-    return _call_and_settle(payment.id, order.id,
+    provider = get_provider()
+    request = _browser_request(payment, keep_card)
+    return _call_and_settle(payment.id, payment.order_id,
                             lambda: provider.start_browser_charge(request))
 
 
