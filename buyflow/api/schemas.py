@@ -54,8 +54,13 @@ class Schema(BaseModel):
 # know: no NUL in a JSON string; no control character in the query.
 JSON_TEXT = r"^[^\u0000]*$"
 QUERY_TEXT = r"^[^\u0000-\u001f]*$"
-# Text that must say something: at least one character that is not blank.
-SAID_TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+# Text that must say something: at least one character that is not blank. Blank is
+# written out, not ``\s``: that means other characters to clients' ECMAScript patterns
+# (U+FEFF, not U+0085), to pydantic's Rust regex (U+0085, not U+FEFF) and to Python
+# (U+001C-U+001F too), so each engine's blank is blank here and all agree.
+_BLANK = (r"\t\n\v\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+          r"\u205f\u3000\ufeff")
+SAID_TEXT = rf"^[^\u0000]*[^\u0000{_BLANK}][^\u0000]*$"
 
 # The largest integer a JSON number holds exactly in every client (an IEEE double).
 MAX_JSON_INTEGER = 2**53

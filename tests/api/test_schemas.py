@@ -1,7 +1,10 @@
 """The answer models are the webhook payloads: every API answer is exactly what
 sellers/payloads.py builds for the same order or refund, field for field."""
 
+import re
+
 import pytest
+from pydantic import ValidationError
 
 from buyflow.api import schemas
 from buyflow.extensions import db
@@ -53,3 +56,14 @@ def test_a_field_nobody_declared_is_caught(client, refunded_order):
     difference between webhooks and answers."""
     with pytest.raises(ValueError, match="surprise"):
         schemas.Order.model_validate({**order_payload(refunded_order), "surprise": 1})
+
+
+@pytest.mark.parametrize("blank", [" ", "\t\n", "\x85", "\ufeff", "\u3000", "\x1c", "\u2028"])
+def test_text_that_must_say_something_refuses_every_engines_blank(blank):
+    """A decline reason (SAID_TEXT) of only blank characters is refused by the server's
+    validation and by the pattern clients read in the OpenAPI document alike; any other
+    character says something."""
+    with pytest.raises(ValidationError):
+        schemas.DeclineRequest(reason=blank)
+    assert not re.match(schemas.SAID_TEXT, blank)
+    assert schemas.DeclineRequest(reason=f"{blank}no{blank}").reason == f"{blank}no{blank}"
