@@ -83,9 +83,7 @@ def _secrets_keys(config: Mapping, instance: Path) -> list[str]:
     line in SECRETS_KEYS_FILE, made with one new key on first start. On https
     (production) no key is ever made: without SECRETS_KEYS or an existing
     SECRETS_KEYS_FILE, SecretsKeyError stops the start."""
-    from cryptography.fernet import Fernet
-
-    from .models.encrypted import SecretsKeyError, check_keys
+    from .models.encrypted import NEW_KEY_COMMAND, SecretsKeyError, check_keys, new_key
 
     keys = config["SECRETS_KEYS"]
     if isinstance(keys, str):
@@ -97,11 +95,10 @@ def _secrets_keys(config: Mapping, instance: Path) -> list[str]:
         raise SecretsKeyError(
             "BUYFLOW_SECRETS_KEYS is not set: on https (production) the key that encrypts "
             "sellers' secrets in the database must be given, never made up. Set it to a "
-            "key from `python -c \"from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())\"` (or name a file of keys in "
+            f"key from `{NEW_KEY_COMMAND}` (or name a file of keys in "
             "BUYFLOW_SECRETS_KEYS_FILE); see docs/deployment.md")
     path = _writable(path or instance / "secrets_keys")
-    return check_keys(_kept_secret(path, lambda: Fernet.generate_key().decode()).split())
+    return check_keys(_kept_secret(path, new_key).split())
 
 
 def configure_extensions(app: Flask) -> None:

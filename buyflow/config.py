@@ -10,7 +10,7 @@ class DefaultConfig:
     SECRET_KEY = None
     SECRET_KEY_FILE = None
     # Sellers' signing secrets and webhook secrets are encrypted in the database under
-    # these Fernet keys, newest first: the first encrypts, every one decrypts
+    # these keys, newest first: the first encrypts, every one decrypts
     # (models/encrypted.py; rotate with `flask --app wsgi secrets rotate`). From the
     # environment: BUYFLOW_SECRETS_KEYS, comma separated. Without them, they are kept in
     # SECRETS_KEYS_FILE (None: instance/secrets_keys; one key a line, newest first), made

@@ -4,11 +4,14 @@ rotate, and a wrong or missing key says so."""
 
 from __future__ import annotations
 
+import base64
 import json
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
+from flask import current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
@@ -16,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from buyflow import create_app
 from buyflow.extensions import db
 from buyflow.models import Seller, WebhookEndpoint
-from buyflow.models.encrypted import SecretsKeyError
+from buyflow.models.encrypted import TOKEN_PREFIX, SecretsKeyError, decrypt, encrypt, new_key
 from buyflow.sellers.accounts import add_webhook_endpoint
 from buyflow.sellers.results import sign_result, verify_result
 from buyflow.sellers.webhooks import signed_headers
@@ -53,6 +56,18 @@ def stored(connection_or_session) -> tuple[list, list]:
             endpoint_secrets)
 
 
+@contextmanager
+def only_key(app, key):
+    """Within an app context of ``app`` whose SECRETS_KEYS is ``key`` alone."""
+    kept = app.config["SECRETS_KEYS"]
+    app.config["SECRETS_KEYS"] = [key]
+    try:
+        with app.app_context():
+            yield
+    finally:
+        app.config["SECRETS_KEYS"] = kept
+
+
 def dump(tables=("sellers", "webhook_endpoints")) -> str:
     """Every column of every row of ``tables``, as text."""
     return "\n".join(repr(tuple(row)) for table in tables
@@ -66,8 +81,8 @@ def test_a_dump_of_the_database_shows_no_secret(app_context):
     assert webhook_secret not in everything
     assert webhook_secret.removeprefix("whsec_") not in everything
     [signing], [endpoint] = stored(db.session)
-    assert len(signing) == 1 and signing[0].startswith("gAAAAA")  # a Fernet token
-    assert endpoint.startswith("gAAAAA")
+    assert len(signing) == 1 and signing[0].startswith(TOKEN_PREFIX)
+    assert endpoint.startswith(TOKEN_PREFIX)
     # Callers still see the plain secrets.
     db.session.expire_all()
     assert db.session.get(Seller, seller.id).signing_secrets == [SIGNING_SECRET]
@@ -94,7 +109,7 @@ def test_signed_results_and_webhook_signatures_still_verify(app_context):
 
 
 def test_rotation_keeps_old_rows_readable_then_reencrypts_them(app, tmp_path):
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old, new = new_key(), new_key()
     before = app_with(app, tmp_path, SECRETS_KEYS=[old])
     with before.app_context():
         seller, webhook_secret = seller_with_webhook()
@@ -118,9 +133,10 @@ def test_rotation_keeps_old_rows_readable_then_reencrypts_them(app, tmp_path):
         [signing], [endpoint] = stored(db.session)
         db.session.remove()
     for token in [*signing, endpoint]:
-        Fernet(new).decrypt(token.encode())
-        with pytest.raises(InvalidToken):
-            Fernet(old).decrypt(token.encode())
+        with only_key(app, new):
+            decrypt(token)
+        with only_key(app, old), pytest.raises(SecretsKeyError):
+            decrypt(token)
     after = app_with(app, tmp_path, SECRETS_KEYS=[new])  # the old key dropped
     with after.app_context():
         seller = db.session.get(Seller, seller_id)
@@ -137,7 +153,7 @@ def test_a_wrong_key_says_so_and_rotation_changes_nothing(app, tmp_path):
         seller_id = make_seller().id
         before = stored(db.session)
         db.session.remove()
-    wrong = app_with(app, tmp_path, SECRETS_KEYS=[Fernet.generate_key().decode()])
+    wrong = app_with(app, tmp_path, SECRETS_KEYS=[new_key()])
     with wrong.app_context():
         with pytest.raises(SecretsKeyError, match="cannot be decrypted with any key in "
                                                   "SECRETS_KEYS"):
@@ -155,7 +171,7 @@ def test_on_https_the_service_refuses_to_start_without_a_key(app, tmp_path):
     with pytest.raises(SecretsKeyError, match="BUYFLOW_SECRETS_KEYS is not set"):
         app_with(app, tmp_path, PUBLIC_URL="https://pay.example.com")
     assert not (tmp_path / "secrets_keys").exists()  # never made up there
-    given = Fernet.generate_key().decode()
+    given = new_key()
     assert app_with(app, tmp_path, PUBLIC_URL="https://pay.example.com",
                     SECRETS_KEYS=[given]).config["SECRETS_KEYS"] == [given]
     keys_file = tmp_path / "keys"
@@ -165,14 +181,14 @@ def test_on_https_the_service_refuses_to_start_without_a_key(app, tmp_path):
 
 
 def test_a_malformed_key_is_refused_at_start_without_showing_it(app, tmp_path):
-    good = Fernet.generate_key().decode()
-    with pytest.raises(SecretsKeyError, match="key 2 is not a Fernet key") as refused:
+    good = new_key()
+    with pytest.raises(SecretsKeyError, match="key 2 is not a key") as refused:
         app_with(app, tmp_path, SECRETS_KEYS=[good, "not-a-key-at-all"])
     assert "not-a-key-at-all" not in str(refused.value)
 
 
 def test_keys_come_from_the_environment_comma_separated(tmp_path, monkeypatch):
-    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    new, old = new_key(), new_key()
     monkeypatch.setenv("BUYFLOW_SECRETS_KEYS", f"{new}, {old}")
     from_environment = create_app(instance_path=str(tmp_path), test_config={
         "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
@@ -184,16 +200,46 @@ def test_keys_come_from_the_environment_comma_separated(tmp_path, monkeypatch):
 def test_in_development_a_key_is_made_once_and_kept(app, tmp_path):
     first = app_with(app, tmp_path).config["SECRETS_KEYS"]
     assert first == [(tmp_path / "secrets_keys").read_text()]
-    Fernet(first[0])
+    assert len(base64.urlsafe_b64decode(first[0])) == 32
     assert app_with(app, tmp_path).config["SECRETS_KEYS"] == first
 
 
-def test_the_migration_encrypts_existing_rows_and_its_downgrade_decrypts_them(app):
-    """0013 on this suite's database (SQLite or PostgreSQL): plaintext rows written under
-    0012 become tokens under the newest key; the downgrade gives the plaintext back."""
+def test_a_key_made_for_fernet_is_still_a_key(app, tmp_path):
+    fernet_key = Fernet.generate_key().decode()
+    with only_key(app, fernet_key):
+        assert decrypt(encrypt("sign-x")) == "sign-x"
+    assert app_with(app, tmp_path, SECRETS_KEYS=[fernet_key]).config["SECRETS_KEYS"] == [
+        fernet_key]
+
+
+def test_a_fernet_token_still_in_a_row_is_read_and_rotation_rewrites_it(app_context):
+    """A row written by a server not yet upgraded past 0018 (a Fernet token under a key
+    in SECRETS_KEYS) reads as its plaintext; ``secrets rotate`` makes it a token of
+    today's format."""
+    seller, _ = seller_with_webhook()
+    fernet = Fernet(current_app.config["SECRETS_KEYS"][0])
+    db.session.execute(text("UPDATE sellers SET signing_secrets = :value WHERE id = :id"),
+                       {"value": json.dumps([fernet.encrypt(b"sign-old").decode()]),
+                        "id": seller.id})
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Seller, seller.id).signing_secrets == ["sign-old"]
+    result = current_app.test_cli_runner().invoke(args=["secrets", "rotate"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    [signing], _ = stored(db.session)
+    assert signing[0].startswith(TOKEN_PREFIX)
+    assert db.session.get(Seller, seller.id).signing_secrets == ["sign-old"]
+
+
+def test_the_migrations_encrypt_existing_rows_and_their_downgrades_decrypt_them(app):
+    """On this suite's database (SQLite or PostgreSQL): plaintext rows written under 0012
+    become Fernet tokens under the newest key with 0013, secretbox tokens with 0018 (the
+    code reads both); the downgrades give Fernet tokens, then the plaintext, back."""
     with app.app_context():
         db.session.remove()
         downgrade(revision="0012_seller_brand")
+        newest = Fernet(app.config["SECRETS_KEYS"][0])
         try:
             with db.engine.begin() as connection:
                 connection.execute(text(
@@ -205,17 +251,27 @@ def test_the_migration_encrypts_existing_rows_and_its_downgrade_decrypts_them(ap
                     "INSERT INTO webhook_endpoints (id, public_id, seller_id, url, secret, "
                     "enabled, created_at) VALUES (1, 'we_1', 1, 'http://127.0.0.1:9/', "
                     "'whsec_plain', true, '2026-11-01 00:00:00')"))
-            upgrade()
+            upgrade(revision="0013_secrets_at_rest")
             with db.engine.connect() as connection:
                 [signing], [endpoint] = stored(connection)
-            newest = Fernet(app.config["SECRETS_KEYS"][0])
             assert [newest.decrypt(t.encode()).decode() for t in signing] == ["sign-a",
                                                                                "sign-b"]
             assert newest.decrypt(endpoint.encode()).decode() == "whsec_plain"
+            upgrade()
+            with db.engine.connect() as connection:
+                [signing], [endpoint] = stored(connection)
+            assert all(token.startswith(TOKEN_PREFIX) for token in [*signing, endpoint])
+            assert [decrypt(token) for token in signing] == ["sign-a", "sign-b"]
             seller = db.session.get(Seller, 1)
             assert seller.signing_secrets == ["sign-a", "sign-b"]
             assert db.session.get(WebhookEndpoint, 1).secret == "whsec_plain"
             db.session.remove()
+            downgrade(revision="0017_people_and_roles")
+            with db.engine.connect() as connection:
+                [signing], [endpoint] = stored(connection)
+            assert [newest.decrypt(t.encode()).decode() for t in signing] == ["sign-a",
+                                                                               "sign-b"]
+            assert newest.decrypt(endpoint.encode()).decode() == "whsec_plain"
             downgrade(revision="0012_seller_brand")
             with db.engine.connect() as connection:
                 assert stored(connection) == ([["sign-a", "sign-b"]], ["whsec_plain"])

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
 from buyflow import PROJECT_ROOT
 from buyflow.config import DefaultConfig
+from buyflow.models.encrypted import new_key
 from buyflow.serve import (
     REQUEST_LINE_LIMIT,
     ServeRefused,
@@ -102,7 +102,7 @@ def test_the_server_runs_and_takes_a_6_kb_request_line(tmp_path):
     env = {**os.environ,
            "BUYFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'buyflow.sqlite'}",
            "BUYFLOW_TASKS_SQLITE_PATH": str(tmp_path / "huey.sqlite"),
-           "BUYFLOW_SECRET_KEY": "serve-test", "BUYFLOW_SECRETS_KEYS": Fernet.generate_key().decode(),
+           "BUYFLOW_SECRET_KEY": "serve-test", "BUYFLOW_SECRETS_KEYS": new_key(),
            "BUYFLOW_MAIL_FILE_PATH": str(tmp_path / "mail"), "BUYFLOW_REDIS_URL": ""}
     env.pop("BUYFLOW_TEST_DATABASE_URL", None)
     log = tmp_path / "access.log"
@@ -133,7 +133,7 @@ def test_serve_refuses_to_start_with_a_short_timeout(tmp_path):
     env = {**os.environ, "BUYFLOW_SERVE_TIMEOUT": "30",
            "BUYFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'buyflow.sqlite'}",
            "BUYFLOW_TASKS_SQLITE_PATH": str(tmp_path / "huey.sqlite"),
-           "BUYFLOW_SECRET_KEY": "serve-test", "BUYFLOW_SECRETS_KEYS": Fernet.generate_key().decode(),
+           "BUYFLOW_SECRET_KEY": "serve-test", "BUYFLOW_SECRETS_KEYS": new_key(),
            "BUYFLOW_REDIS_URL": ""}
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "serve"],
                           cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)

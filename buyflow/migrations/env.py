@@ -23,9 +23,9 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, EncryptedText):
-        return "sa.Text()"  # a Fernet token (models/encrypted.py)
+        return "sa.Text()"  # an encrypted token (models/encrypted.py)
     if type_ == "type" and isinstance(obj, EncryptedStringList):
-        return "sa.JSON()"  # a list of Fernet tokens
+        return "sa.JSON()"  # a list of encrypted tokens
     return False
 
 

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from buyflow import PROJECT_ROOT, create_app
 from buyflow.extensions import db
+from buyflow.models.encrypted import new_key
 from buyflow.tasks import get_tasks
 from tests.conftest import STRIPE_WEBHOOK_SECRET, Receiver, free_port, wait_for_port
 
@@ -119,7 +119,7 @@ def cluster(cluster_database_url, localstripe_url, mailbox, tmp_path_factory):
         **os.environ,
         # What must be the same on every node (docs/deployment.md).
         "BUYFLOW_SECRET_KEY": "cluster-secret-key",
-        "BUYFLOW_SECRETS_KEYS": Fernet.generate_key().decode(),
+        "BUYFLOW_SECRETS_KEYS": new_key(),
         "BUYFLOW_DATABASE_URL": cluster_database_url,
         "BUYFLOW_REDIS_URL": REDIS_URL,
         "BUYFLOW_PUBLIC_URL": servers[0],
