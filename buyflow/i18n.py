@@ -7,9 +7,12 @@ from datetime import datetime
 from functools import cache
 
 from babel import Locale
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, current_app, g, has_app_context, request
-from flask_babel import get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_timezone, get_translations, to_user_timezone
+
+from .compact_locales import compact_locale
 
 
 def supported_locale(requested: str | None) -> str | None:
@@ -64,7 +67,7 @@ def select_locale() -> str:
 def text_direction(locale: str) -> str:
     """"rtl" for locales written right to left (ar, he), else "ltr" — from CLDR's
     character order, not from a list of our own."""
-    order = Locale.parse(locale).character_order
+    order = compact_locale(locale).character_order
     return "rtl" if order == "right-to-left" else "ltr"
 
 
@@ -139,6 +142,13 @@ def init_app(app: Flask) -> None:
     replace)."""
     app.context_processor(locale_context)
     _install_template_gettext(app)
+
+
+def long_date(moment: datetime, locale: str) -> str:
+    """The day of ``moment`` in the service's time zone, as ``locale`` writes a date in
+    full ("December 4, 2026", "4 décembre 2026"), from its compact CLDR facts."""
+    return babel_format_date(to_user_timezone(moment).date(), "long",
+                             locale=compact_locale(locale))
 
 
 def zoned_datetime(moment: datetime, locale: str | Locale) -> str:

@@ -14,6 +14,8 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import parse_pattern
 
+from .compact_locales import compact_locale
+
 # ISO 4217 minor-unit exponents of the currencies Buyflow accepts.
 CURRENCY_EXPONENTS: dict[str, int] = {
     "AED": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0,
@@ -95,7 +97,12 @@ def format_money(money: Money, locale: str | Locale) -> str:
 # The same prices are shown again and again (a product's, on every page of its flow).
 @functools.lru_cache(maxsize=1024)
 def _formatted(money: Money, locale: str) -> str:
-    loc = Locale.parse(locale)
+    return format_money_in(money, compact_locale(locale))
+
+
+def format_money_in(money: Money, loc: Locale) -> str:
+    """``format_money`` with Babel's locale ``loc`` itself (its full data, or a compact
+    one: ``compact_locales.py``)."""
     exponent = currency_exponent(money.currency)
     pattern = copy.copy(parse_pattern(loc.currency_formats["standard"]))
     pattern.frac_prec = (exponent, exponent)

@@ -1,9 +1,10 @@
 """What a web worker loads: the receipts' PDF, image and text-shaping libraries only
 where a receipt PDF is made or a logo is checked, the migrations' Alembic only when
 migrations run, the command line's modules only when a command runs, SQLAlchemy's
-PostgreSQL dialect only on PostgreSQL, CLDR data only for the languages a page is in;
-never to serve pages, checkouts and the API (they would cost every worker their
-memory)."""
+PostgreSQL dialect only on PostgreSQL, cryptography's OpenSSL build only to read a
+secret written before migration 0018, Babel's CLDR data only for pages that write more
+than prices and dates (compact_locales.py); never to serve the flow, checkouts and the
+API (they would cost every worker their memory)."""
 
 import json
 import os
@@ -18,8 +19,10 @@ HEAVY = ("fpdf", "uharfbuzz", "PIL", "fontTools", "flask_migrate", "alembic", "m
          "pygments")
 # Modules of ours and of libraries, with their submodules: the command line's (commands.py
 # names them), then the PostgreSQL dialect (2.4 MiB with its drivers' modules), which
-# the test's SQLite database never needs (models/_base.py partial_index).
-NOT_SERVING = ("buyflow.cli", "buyflow.serve", "sqlalchemy.dialects.postgresql")
+# the test's SQLite database never needs (models/_base.py partial_index), then
+# cryptography's primitives (7 MiB; its top package alone is imported by redis).
+NOT_SERVING = ("buyflow.cli", "buyflow.serve", "sqlalchemy.dialects.postgresql",
+               "cryptography.hazmat")
 
 _SETTINGS = textwrap.dedent("""
     import sys
@@ -90,9 +93,10 @@ _SERVE = _SETTINGS + textwrap.dedent("""
     statuses["checkout"] = paid.json["status"]
     api = {"Authorization": "Bearer sk_test_i"}
     statuses["api"] = client.get("/api/v1/orders", headers=api).status_code
+    flow_cldr = sorted(cldr_loaded)
     statuses["account"] = client.get("/account/sign-in").status_code
     print(json.dumps({"statuses": statuses, "modules": sorted(sys.modules),
-                      "cldr": sorted(cldr_loaded)}))
+                      "flow_cldr": flow_cldr, "cldr": sorted(cldr_loaded)}))
 """)
 
 
@@ -114,8 +118,10 @@ def test_serving_pages_checkouts_and_the_api_loads_no_pdf_image_or_migration_lib
     needless = [name for name in served["modules"]
                 if any(name == module or name.startswith(module + ".") for module in NOT_SERVING)]
     assert not needless, needless
-    # English pages, a menu naming every language: CLDR data for English only.
-    assert served["cldr"] and {name.split("_")[0] for name in served["cldr"]} <= {"en", "root"}
+    # The flow (a menu naming every language, prices, the paid date) and the API: no
+    # CLDR data at all; an English account page: English's only.
+    assert served["flow_cldr"] == []
+    assert {name.split("_")[0] for name in served["cldr"]} <= {"en", "root"}
 
 
 def test_migrations_run_from_the_command_line(tmp_path):

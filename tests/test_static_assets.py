@@ -3,6 +3,7 @@ them so (buyflow/static_assets.py)."""
 
 import gzip
 import hashlib
+import mimetypes
 import re
 
 import brotli
@@ -10,7 +11,7 @@ import pytest
 
 from buyflow import PROJECT_ROOT
 from buyflow.flow.views import checkout_bundles
-from buyflow.static_assets import IMMUTABLE, Folder, served_form
+from buyflow.static_assets import IMMUTABLE, Folder, media_type, served_form
 from tests.conftest import SELLER_ORIGIN
 
 FLOW_STATIC = PROJECT_ROOT / "buyflow" / "flow" / "static"
@@ -159,3 +160,10 @@ def test_the_flow_page_asks_the_browser_to_preload_the_assets_it_names(client, p
     preloaded = re.findall(r"<([^>]+)>; rel=preload; as=(\w+)", response.headers["Link"])
     assert sorted(preloaded) == sorted(
         (path, "style" if path.endswith(".css") else "script") for path in named)
+
+
+@pytest.mark.parametrize("filename", ["flow.js", "flow.css", "logo.png", "mark.svg",
+                                      "font.woff2", "data.json", "notes.txt", "blob"])
+def test_media_types_are_the_standard_ones(filename):
+    assert media_type(filename) == (mimetypes.guess_type(filename)[0]
+                                    or "application/octet-stream")

@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import undefer
@@ -28,7 +28,7 @@ from ..buyers.identity import buyer_by_email, normalized_email
 from ..errors import CodedError
 from ..extensions import csrf, db, limiter
 from ..ledger import book
-from ..i18n import language_choices, negotiate_locale
+from ..i18n import language_choices, long_date, negotiate_locale
 from ..models import Seller
 from ..money import Money, format_money
 from ..payments import get_provider
@@ -471,7 +471,7 @@ def _outcome_json(outcome: PayOutcome):
     status = outcome.status
     if status == "paid":
         receipt = _("%(amount)s paid on %(date)s.", amount=format_money(order.total, g.locale),
-                    date=format_date(order.paid_at, format="long"))
+                    date=long_date(order.paid_at, g.locale))
         return jsonify(status="paid", order=order.public_id, result=signed_result(order),
                        receipt=receipt, receipt_to=_("Your receipt is on its way to %(email)s.",
                                                      email=order.buyer_email))
