@@ -1,10 +1,11 @@
 """What a web worker loads: the receipts' PDF, image and text-shaping libraries only
 where a receipt PDF is made or a logo is checked, the migrations' Alembic only when
 migrations run, the command line's modules only when a command runs, SQLAlchemy's
-PostgreSQL dialect only on PostgreSQL, cryptography's OpenSSL build only to read a
-secret written before migration 0018, Babel's CLDR data only for pages that write more
-than prices and dates (compact_locales.py); never to serve the flow, checkouts and the
-API (they would cost every worker their memory)."""
+PostgreSQL dialect only on PostgreSQL, the Stripe SDK's typed objects never,
+cryptography's OpenSSL build only to read a secret written before migration 0018,
+Babel's CLDR data only for pages that write more than prices and dates
+(compact_locales.py); never to serve the flow, checkouts and the API (they would cost
+every worker their memory)."""
 
 import json
 import os
@@ -20,9 +21,12 @@ HEAVY = ("fpdf", "uharfbuzz", "PIL", "fontTools", "flask_migrate", "alembic", "m
 # Modules of ours and of libraries, with their submodules: the command line's (commands.py
 # names them), then the PostgreSQL dialect (2.4 MiB with its drivers' modules), which
 # the test's SQLite database never needs (models/_base.py partial_index), then
-# cryptography's primitives (7 MiB; its top package alone is imported by redis).
+# cryptography's primitives (7 MiB; its top package alone is imported by redis), then
+# the Stripe SDK's typed objects of what a checkout calls (payments/stripe.py reads the
+# answers as JSON objects; their classes are 1.5 MiB).
 NOT_SERVING = ("buyflow.cli", "buyflow.serve", "sqlalchemy.dialects.postgresql",
-               "cryptography.hazmat")
+               "cryptography.hazmat", "stripe._payment_intent", "stripe._payment_method",
+               "stripe._charge", "stripe._customer")
 
 _SETTINGS = textwrap.dedent("""
     import sys

@@ -7,10 +7,18 @@ card in the browser (3-D Secure there, once, if the bank asks) -> we read its st
 saved card: we create the PaymentIntent with ``confirm=True``; if it requires action,
 ``confirmCardPayment`` in the browser; we read its status. Cards kept from the account
 pages go through a SetupIntent (``start_card_setup``, ``finish_card_setup``).
+
+Every call goes through the SDK's requestor (``StripeClient.raw_request``: its retries,
+its idempotency keys, its errors as ``stripe.StripeError``) and its answer is read as the
+JSON object Stripe sent, not as the SDK's typed objects: those are defined in a module
+per kind, with classes for every nested part (PaymentIntent's, Charge's and
+PaymentMethod's modules alone are about 1.5 MiB in every worker), and building them
+from each answer costs more CPU than the call's own parsing.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -79,8 +87,7 @@ def buyer_code(code: str | None) -> str:
     return "card_declined" if code else "processing_error"
 
 
-def _refund_outcome(refund) -> RefundOutcome:
-    data = refund if isinstance(refund, dict) else refund.to_dict()
+def _refund_outcome(data: dict) -> RefundOutcome:
     status = data.get("status")
     if status == "succeeded":
         action = RefundAction.SUCCEED
@@ -99,7 +106,7 @@ def _refund_outcome(refund) -> RefundOutcome:
     )
 
 
-def _card_of(method) -> SavedCard | None:
+def _card_of(method: object) -> SavedCard | None:
     """The card of a PaymentIntent's payment method, when it is expanded (an object)."""
     if not isinstance(method, dict) or not method.get("card"):
         return None
@@ -109,8 +116,8 @@ def _card_of(method) -> SavedCard | None:
         exp_month=int(card.get("exp_month") or 0), exp_year=int(card.get("exp_year") or 0)))
 
 
-def _metadata(obj) -> dict:
-    return (obj.to_dict().get("metadata") or {}) if obj is not None else {}
+def _metadata(obj: dict) -> dict:
+    return obj.get("metadata") or {}
 
 
 def _timestamp(moment: datetime) -> int:
@@ -182,46 +189,39 @@ class StripeProvider(CardProvider):
         if customer_ref:
             return customer_ref
         options = {"idempotency_key": idempotency_key} if idempotency_key else {}
-        customer = self._call(self.client.v1.customers.create, params={"email": email},
-                              options=options)
-        return customer.id
+        customer = self._call("post", "/v1/customers", email=email, **options)
+        return customer["id"]
 
     def update_customer_email(self, customer_ref: str, email: str) -> None:
-        self._call(self.client.v1.customers.update, customer_ref, params={"email": email})
+        self._call("post", f"/v1/customers/{customer_ref}", email=email)
 
     def start_card_setup(self, customer_ref, idempotency_key, metadata) -> CardSetup:
-        intent = self._call(
-            self.client.v1.setup_intents.create,
-            params={"customer": customer_ref, "usage": "off_session", "metadata": dict(metadata)},
-            options={"idempotency_key": idempotency_key},
-        )
-        return CardSetup(reference=intent.id, client_secret=intent.client_secret)
+        intent = self._call("post", "/v1/setup_intents", customer=customer_ref,
+                            usage="off_session", metadata=dict(metadata),
+                            idempotency_key=idempotency_key)
+        return CardSetup(reference=intent["id"], client_secret=intent["client_secret"])
 
     def finish_card_setup(self, setup_ref: str, customer_ref: str) -> SavedCard:
         try:
-            intent = self.client.v1.setup_intents.retrieve(setup_ref)
+            intent = self._request("get", f"/v1/setup_intents/{setup_ref}")
         except stripe.InvalidRequestError as exc:  # no such setup
             raise PaymentError("setup_incomplete", str(exc)) from exc
         except stripe.StripeError as exc:
             raise PaymentError("provider_unavailable", str(exc)) from exc
-        if intent.customer != customer_ref:
+        if intent.get("customer") != customer_ref:
             raise PaymentError("setup_incomplete", "setup intent of another customer")
-        if intent.status != "succeeded" or not intent.payment_method:
-            raise PaymentError("setup_incomplete", f"setup intent is {intent.status}")
-        method = self._call(
-            self.client.v1.payment_methods.attach, intent.payment_method,
-            params={"customer": customer_ref},
-        )
-        card = method.card
-        return SavedCard(
-            method_ref=method.id,
-            card=CardDetails(brand=card.brand, last4=card.last4,
-                             exp_month=int(card.exp_month), exp_year=int(card.exp_year)),
-        )
+        if intent.get("status") != "succeeded" or not intent.get("payment_method"):
+            raise PaymentError("setup_incomplete", f"setup intent is {intent.get('status')}")
+        method = self._call("post", f"/v1/payment_methods/{intent['payment_method']}/attach",
+                            customer=customer_ref)
+        saved = _card_of(method)
+        if saved is None:
+            raise PaymentError("setup_incomplete", "the payment method kept is not a card")
+        return saved
 
     def detach_card(self, method_ref: str) -> None:
         try:
-            self.client.v1.payment_methods.detach(method_ref)
+            self._request("post", f"/v1/payment_methods/{method_ref}/detach")
         except stripe.InvalidRequestError as exc:
             if not _gone(exc) and "not attached" not in str(exc):
                 raise PaymentError("provider_unavailable", str(exc)) from exc
@@ -229,13 +229,12 @@ class StripeProvider(CardProvider):
             raise PaymentError("provider_unavailable", str(exc)) from exc
 
     def set_default_card(self, customer_ref: str, method_ref: str | None) -> None:
-        self._call(self.client.v1.customers.update, customer_ref, params={
-            "invoice_settings": {"default_payment_method": method_ref or ""},
-        })
+        self._call("post", f"/v1/customers/{customer_ref}",
+                   invoice_settings={"default_payment_method": method_ref or ""})
 
     def delete_customer(self, customer_ref: str) -> None:
         try:
-            self.client.v1.customers.delete(customer_ref)
+            self._request("delete", f"/v1/customers/{customer_ref}")
         except stripe.InvalidRequestError as exc:
             if not _gone(exc):
                 raise PaymentError("provider_unavailable", str(exc)) from exc
@@ -252,9 +251,8 @@ class StripeProvider(CardProvider):
             "metadata": dict(request.metadata),
         }
         try:
-            intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": request.idempotency_key}
-            )
+            intent = self._request("post", "/v1/payment_intents", **params,
+                                   idempotency_key=request.idempotency_key)
         except stripe.CardError as exc:
             error = (exc.json_body or {}).get("error", {})
             intent_ref = (error.get("payment_intent") or {}).get("id")
@@ -273,18 +271,18 @@ class StripeProvider(CardProvider):
         }
         if request.keep_card:
             params["setup_future_usage"] = "off_session"
-        return self._outcome(self._call(self.client.v1.payment_intents.create, params=params,
-                                        options={"idempotency_key": request.idempotency_key}))
+        return self._outcome(self._call("post", "/v1/payment_intents", **params,
+                                        idempotency_key=request.idempotency_key))
 
     def charge_status(self, payment_ref: str) -> ChargeOutcome:
-        return self._outcome(self._call(self.client.v1.payment_intents.retrieve, payment_ref,
-                                        params={"expand": ["payment_method"]}))
+        return self._outcome(self._call("get", f"/v1/payment_intents/{payment_ref}",
+                                        expand=["payment_method"]))
 
     def cancel_charge(self, payment_ref: str) -> ChargeOutcome:
         try:
-            intent = self.client.v1.payment_intents.cancel(payment_ref)
+            intent = self._request("post", f"/v1/payment_intents/{payment_ref}/cancel")
         except stripe.InvalidRequestError:  # it left the cancellable states meanwhile
-            intent = self._call(self.client.v1.payment_intents.retrieve, payment_ref)
+            intent = self._call("get", f"/v1/payment_intents/{payment_ref}")
         except stripe.StripeError as exc:
             raise PaymentError("provider_unavailable", str(exc)) from exc
         return self._outcome(intent)
@@ -299,37 +297,34 @@ class StripeProvider(CardProvider):
         if customer_ref is not None:
             params["customer"] = customer_ref
         try:
-            intents = self.client.v1.payment_intents.list(params=params)
+            intents = self._request("get", "/v1/payment_intents", **params)
         except stripe.InvalidRequestError as exc:
             if _gone(exc):  # the customer was deleted (its account with it): nothing left
                 return None
             raise PaymentError("provider_unavailable", str(exc)) from exc
         except stripe.StripeError as exc:
             raise PaymentError("provider_unavailable", str(exc)) from exc
-        for intent in self._paged(intents):
+        for intent in self._paged(intents, "/v1/payment_intents", params):
             if _metadata(intent).get(PAYMENT_METADATA_KEY) == payment_public_id:
                 return self._outcome(intent)
         return None
 
     def list_charges(self, created_after: datetime) -> Iterator[ChargeRecord]:
-        intents = self._call(self.client.v1.payment_intents.list, params={
-            "created": {"gte": _timestamp(created_after)}, "limit": 100,
-        })
-        for intent in self._paged(intents):
+        params = {"created": {"gte": _timestamp(created_after)}, "limit": 100}
+        intents = self._call("get", "/v1/payment_intents", **params)
+        for intent in self._paged(intents, "/v1/payment_intents", params):
             yield ChargeRecord(
                 outcome=self._outcome(intent),
                 payment_public_id=_metadata(intent).get(PAYMENT_METADATA_KEY),
-                amount=Money(intent.amount, intent.currency.upper()),
+                amount=Money(intent["amount"], intent["currency"].upper()),
             )
 
     def refund(self, payment_ref: str, amount: Money, idempotency_key: str,
                metadata: Mapping[str, str]) -> RefundOutcome:
         try:
-            refund = self.client.v1.refunds.create(
-                params={"payment_intent": payment_ref, "amount": amount.amount,
-                        "metadata": dict(metadata)},
-                options={"idempotency_key": idempotency_key},
-            )
+            refund = self._request("post", "/v1/refunds", payment_intent=payment_ref,
+                                   amount=amount.amount, metadata=dict(metadata),
+                                   idempotency_key=idempotency_key)
         except stripe.InvalidRequestError as exc:
             raise PaymentError("refund_failed", str(exc)) from exc
         except stripe.StripeError as exc:
@@ -337,22 +332,21 @@ class StripeProvider(CardProvider):
         return _refund_outcome(refund)
 
     def refund_status(self, refund_ref: str) -> RefundOutcome:
-        return _refund_outcome(self._call(self.client.v1.refunds.retrieve, refund_ref))
+        return _refund_outcome(self._call("get", f"/v1/refunds/{refund_ref}"))
 
     def find_refund(self, payment_ref: str, refund_public_id: str) -> RefundOutcome | None:
-        refunds = self._call(self.client.v1.refunds.list,
-                             params={"payment_intent": payment_ref, "limit": 100})
-        for refund in self._paged(refunds):
+        params = {"payment_intent": payment_ref, "limit": 100}
+        refunds = self._call("get", "/v1/refunds", **params)
+        for refund in self._paged(refunds, "/v1/refunds", params):
             outcome = _refund_outcome(refund)
             if outcome.refund_public_id == refund_public_id:
                 return outcome
         return None
 
     def list_refunds(self, created_after: datetime) -> Iterator[RefundOutcome]:
-        refunds = self._call(self.client.v1.refunds.list, params={
-            "created": {"gte": _timestamp(created_after)}, "limit": 100,
-        })
-        for refund in self._paged(refunds):
+        params = {"created": {"gte": _timestamp(created_after)}, "limit": 100}
+        refunds = self._call("get", "/v1/refunds", **params)
+        for refund in self._paged(refunds, "/v1/refunds", params):
             yield _refund_outcome(refund)
 
     def parse_webhook(self, payload: bytes,
@@ -360,27 +354,30 @@ class StripeProvider(CardProvider):
         if not self.webhook_secret:
             raise WebhookSignatureError("no webhook secret configured")
         try:
-            event = self.client.construct_event(
-                payload, headers.get("Stripe-Signature"), self.webhook_secret
-            )
-        except (stripe.SignatureVerificationError, ValueError) as exc:
+            # What StripeClient.construct_event does (its tolerance of the signature's
+            # age included), without making its typed Event.
+            stripe.WebhookSignature.verify_header(payload, headers.get("Stripe-Signature"),
+                                                  self.webhook_secret,
+                                                  stripe.Webhook.DEFAULT_TOLERANCE)
+            event = json.loads(payload)
+            kind, event_id, obj = event["type"], event["id"], event["data"]["object"]
+        except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
             raise WebhookSignatureError(str(exc)) from exc
-        if event.type in _REFUND_EVENTS:
-            return ProviderRefundEvent(event.id, (_refund_outcome(event.data.object),))
-        if event.type == "charge.refunded":
-            charge = event.data.object.to_dict()
-            refunds = (charge.get("refunds") or {}).get("data") or []
-            return ProviderRefundEvent(event.id, tuple(
+        if kind in _REFUND_EVENTS:
+            return ProviderRefundEvent(event_id, (_refund_outcome(obj),))
+        if kind == "charge.refunded":
+            refunds = (obj.get("refunds") or {}).get("data") or []
+            return ProviderRefundEvent(event_id, tuple(
                 _refund_outcome({**r, "payment_intent": r.get("payment_intent")
-                                 or charge.get("payment_intent")}) for r in refunds))
-        action = _EVENT_ACTIONS.get(event.type)
+                                 or obj.get("payment_intent")}) for r in refunds))
+        action = _EVENT_ACTIONS.get(kind)
         if action is None:
             return None
-        intent = event.data.object.to_dict()
+        intent = obj
         metadata = intent.get("metadata") or {}
         error = intent.get("last_payment_error") or {}
         return ProviderEvent(
-            event_id=event.id,
+            event_id=event_id,
             action=action,
             payment_ref=intent.get("id"),
             payment_public_id=metadata.get(PAYMENT_METADATA_KEY),
@@ -388,40 +385,48 @@ class StripeProvider(CardProvider):
         )
 
     @staticmethod
-    def _outcome(intent) -> ChargeOutcome:
-        data = intent.to_dict()
+    def _outcome(data: dict) -> ChargeOutcome:
+        intent_ref = data["id"]
         status = data.get("status")
         known = {"card": _card_of(data.get("payment_method")),
                  "keeps_card": bool(data.get("setup_future_usage"))}
         if status == "succeeded":
-            return ChargeOutcome(Action.SUCCEED, intent.id, **known)
+            return ChargeOutcome(Action.SUCCEED, intent_ref, **known)
         if status == "requires_action":
-            return ChargeOutcome(Action.REQUIRE_ACTION, intent.id,
+            return ChargeOutcome(Action.REQUIRE_ACTION, intent_ref,
                                  client_secret=data.get("client_secret"), **known)
         if status == "canceled":
-            return ChargeOutcome(Action.CANCEL, intent.id, **known)
+            return ChargeOutcome(Action.CANCEL, intent_ref, **known)
         if status == "requires_payment_method":
             error = data.get("last_payment_error")
             if not error:  # waiting for the card the buyer's browser will confirm it with
-                return ChargeOutcome(None, intent.id, client_secret=data.get("client_secret"),
+                return ChargeOutcome(None, intent_ref, client_secret=data.get("client_secret"),
                                      awaiting_card=True, **known)
-            return ChargeOutcome(Action.FAIL, intent.id,
+            return ChargeOutcome(Action.FAIL, intent_ref,
                                  failure_code=buyer_code(error.get("code")), **known)
         # processing (and anything newer): not final yet; the provider's webhook ends it.
-        return ChargeOutcome(None, intent.id, **known)
+        return ChargeOutcome(None, intent_ref, **known)
 
-    @staticmethod
-    def _paged(page) -> Iterator:
-        """Every object of a list answer and of the pages after it (each page a call)."""
-        try:
-            yield from page.auto_paging_iter()
-        except stripe.StripeError as exc:
-            raise PaymentError("provider_unavailable", str(exc)) from exc
+    def _paged(self, page: dict, path: str, params: Mapping) -> Iterator[dict]:
+        """Every object of the list answer ``page`` (of ``path`` asked with ``params``) and
+        of the pages after it, each asked for after the last object of the one before."""
+        while True:
+            yield from page["data"]
+            if not page.get("has_more") or not page["data"]:
+                return
+            page = self._call("get", path, **params, starting_after=page["data"][-1]["id"])
 
-    @staticmethod
-    def _call(method, *args, **kwargs):
+    def _request(self, method: str, path: str, **params) -> dict:
+        """Stripe's answer to ``method path`` with ``params`` (and, among them, the
+        request's ``idempotency_key``, when given), as the JSON object it sent; errors
+        are the SDK's (``stripe.StripeError``), after its retries."""
+        return self.client.raw_request(method, path, **params).data
+
+    def _call(self, method: str, path: str, **params) -> dict:
+        """``_request``, its errors as PaymentError: a card's, or the provider's being
+        unavailable."""
         try:
-            return method(*args, **kwargs)
+            return self._request(method, path, **params)
         except stripe.CardError as exc:
             raise PaymentError(buyer_code(exc.code), exc.user_message or "") from exc
         except stripe.StripeError as exc:

@@ -144,6 +144,30 @@ def test_a_payment_opened_for_no_customer_is_found_by_our_id_in_its_time(provide
     assert provider.find_charge(None, "pay_guest", after, after + timedelta(minutes=1)) is None
 
 
+def test_a_search_reads_every_page_of_a_list_each_after_the_last_object(provider,
+                                                                          monkeypatch):
+    """Lists come 100 objects a page: a refund searched for on the third page is found,
+    each page asked for after the last object of the one before."""
+    pages = {None: ([{"id": f"re_{n}", "status": "succeeded"} for n in range(100)], True),
+             "re_99": ([{"id": f"re_{n}", "status": "succeeded"} for n in range(100, 200)],
+                       True),
+             "re_199": ([{"id": "re_200", "status": "succeeded",
+                          "metadata": {"buyflow_refund": "rf_wanted"}}], False)}
+    asked = []
+
+    def answer(method, path, **params):
+        asked.append((method, path, params.get("starting_after")))
+        data, more = pages[params.get("starting_after")]
+        return {"object": "list", "data": data, "has_more": more}
+
+    monkeypatch.setattr(provider, "_request", answer)
+    found = provider.find_refund("pi_1", "rf_wanted")
+    assert found is not None and found.reference == "re_200"
+    assert asked == [("get", "/v1/refunds", None), ("get", "/v1/refunds", "re_99"),
+                     ("get", "/v1/refunds", "re_199")]
+    assert provider.find_refund("pi_1", "rf_other") is None
+
+
 def signed(payload: bytes, secret=STRIPE_WEBHOOK_SECRET, timestamp=None):
     timestamp = timestamp or int(time.time())
     signature = hmac.new(secret.encode(), b"%d." % timestamp + payload, hashlib.sha256)
