@@ -232,6 +232,14 @@ def test_a_fernet_token_still_in_a_row_is_read_and_rotation_rewrites_it(app_cont
     assert db.session.get(Seller, seller.id).signing_secrets == ["sign-old"]
 
 
+def fernet_plaintexts(fernet: Fernet) -> tuple[list, list]:
+    """What ``stored`` holds, each token opened with ``fernet``."""
+    with db.engine.connect() as connection:
+        signing, endpoints = stored(connection)
+    return ([[fernet.decrypt(token.encode()).decode() for token in row] for row in signing],
+            [fernet.decrypt(token.encode()).decode() for token in endpoints])
+
+
 def test_the_migrations_encrypt_existing_rows_and_their_downgrades_decrypt_them(app):
     """On this suite's database (SQLite or PostgreSQL): plaintext rows written under 0012
     become Fernet tokens under the newest key with 0013, secretbox tokens with 0018 (the
@@ -252,11 +260,7 @@ def test_the_migrations_encrypt_existing_rows_and_their_downgrades_decrypt_them(
                     "enabled, created_at) VALUES (1, 'we_1', 1, 'http://127.0.0.1:9/', "
                     "'whsec_plain', true, '2026-11-01 00:00:00')"))
             upgrade(revision="0013_secrets_at_rest")
-            with db.engine.connect() as connection:
-                [signing], [endpoint] = stored(connection)
-            assert [newest.decrypt(t.encode()).decode() for t in signing] == ["sign-a",
-                                                                               "sign-b"]
-            assert newest.decrypt(endpoint.encode()).decode() == "whsec_plain"
+            assert fernet_plaintexts(newest) == ([["sign-a", "sign-b"]], ["whsec_plain"])
             upgrade()
             with db.engine.connect() as connection:
                 [signing], [endpoint] = stored(connection)
@@ -267,11 +271,7 @@ def test_the_migrations_encrypt_existing_rows_and_their_downgrades_decrypt_them(
             assert db.session.get(WebhookEndpoint, 1).secret == "whsec_plain"
             db.session.remove()
             downgrade(revision="0017_people_and_roles")
-            with db.engine.connect() as connection:
-                [signing], [endpoint] = stored(connection)
-            assert [newest.decrypt(t.encode()).decode() for t in signing] == ["sign-a",
-                                                                               "sign-b"]
-            assert newest.decrypt(endpoint.encode()).decode() == "whsec_plain"
+            assert fernet_plaintexts(newest) == ([["sign-a", "sign-b"]], ["whsec_plain"])
             downgrade(revision="0012_seller_brand")
             with db.engine.connect() as connection:
                 assert stored(connection) == ([["sign-a", "sign-b"]], ["whsec_plain"])
