@@ -116,6 +116,7 @@ def configure_extensions(app: Flask) -> None:
         tasks,
         web_input,
     )
+    from .buyers import cards as buyer_cards
     from .extensions import babel, compress, csrf, db, limiter, mail, migrate
     from .receipts import mail as receipt_mail
     from .sellers import webhooks as seller_webhooks
@@ -139,6 +140,7 @@ def configure_extensions(app: Flask) -> None:
     i18n.init_app(app)
     tasks.init_app(app)  # first of the features: they register their tasks on it
     payments.init_app(app)
+    buyer_cards.init_app(app)
     ledger.init_app(app)
     seller_webhooks.init_app(app)
     receipt_mail.init_app(app)

@@ -143,6 +143,12 @@ class DefaultConfig:
     RAW_BODY_BLUEPRINTS = ["provider_webhooks"]
     RAW_BODY_MAX_CONTENT_LENGTH = 1024 * 1024
 
+    # A card a buyer asked to keep, which paid, but the provider did not answer when asked
+    # to make it the default: kept by a task, retried KEEP_CARD_RETRIES times
+    # KEEP_CARD_RETRY_DELAY seconds apart (buyers/cards.py).
+    KEEP_CARD_RETRIES = 8
+    KEEP_CARD_RETRY_DELAY = 120
+
     # Receipts: PDF receipts in Chinese, Japanese and Korean need a CJK font from the
     # system (Debian's fonts-wqy-microhei; scripts/lib/setup.sh installs it); without it
     # they fall back to the bundled DejaVu Sans, with a warning. The email goes once,

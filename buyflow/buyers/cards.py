@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -17,9 +18,12 @@ from ..models import Buyer, Card, Payment
 from ..payments import get_provider
 from ..payments.base import ChargeOutcome, PaymentError, SavedCard
 from ..payments.states import PaymentStatus
+from ..tasks import get_tasks, register_task
 from .audit import record_change
 
 log = logging.getLogger(__name__)
+
+KEEP_PAID_CARD_TASK = "keep_paid_card"
 
 
 def save_card(buyer: Buyer, saved: SavedCard) -> Card:
@@ -54,8 +58,21 @@ def keep_paid_card(payment: Payment, outcome: ChargeOutcome) -> Card | None:
     otherwise. Whoever learns of the success first keeps it — the buyer's page, or the
     provider's webhook when the page was closed —; the other finds it kept, also when
     both keep it at the same moment. Commits, on its own: the payment is recorded
-    before, and stays so when the card is not kept (the provider did not make it the
-    default: logged)."""
+    before, and stays so when the card cannot be kept now (the provider did not answer
+    when asked to make it the default): the task ``keep_paid_card`` is then queued to
+    keep it later, with retries."""
+    try:
+        return _keep_paid_card(payment, outcome)
+    except PaymentError:
+        db.session.rollback()
+        log.warning("could not keep the card that paid %s now; queued to keep it later",
+                    payment.public_id)
+        _queue_keeping(payment.id)
+        return None
+
+
+def _keep_paid_card(payment: Payment, outcome: ChargeOutcome) -> Card | None:
+    """``keep_paid_card``'s work; PaymentError when the provider does not answer."""
     buyer = payment.order.buyer
     if not (outcome.keeps_card and outcome.card is not None and buyer is not None
             and payment.status == PaymentStatus.SUCCEEDED):
@@ -66,10 +83,35 @@ def keep_paid_card(payment: Payment, outcome: ChargeOutcome) -> Card | None:
         return card
     except IntegrityError:  # kept by the other at the same moment
         db.session.rollback()
-    except PaymentError:
-        db.session.rollback()
-        log.warning("could not keep the card that paid %s", payment.public_id)
     return None
+
+
+def _queue_keeping(payment_id: int) -> None:
+    try:
+        get_tasks().enqueue(KEEP_PAID_CARD_TASK, payment_id)
+    except Exception:  # the queue is down: the buyer adds the card again from the account
+        log.exception("could not queue keeping the card that paid payment %s", payment_id)
+
+
+def keep_paid_card_task(payment_id: int) -> bool:
+    """The task queue's entry: keep the card that paid payment ``payment_id``, as its
+    provider says now (the card, whether it was to be kept); whether one is kept. A
+    provider that still does not answer raises PaymentError, so the task is retried."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.status != PaymentStatus.SUCCEEDED \
+            or not payment.provider_payment_ref:
+        return False
+    outcome = get_provider().charge_status(payment.provider_payment_ref)
+    return _keep_paid_card(payment, outcome) is not None
+
+
+def init_app(app: Flask) -> None:
+    """Register the task that keeps a paid card the provider could not be asked to make
+    the default at payment (retried ``KEEP_CARD_RETRIES`` times, ``KEEP_CARD_RETRY_DELAY``
+    seconds apart)."""
+    register_task(app, KEEP_PAID_CARD_TASK, keep_paid_card_task,
+                  retries=app.config["KEEP_CARD_RETRIES"],
+                  retry_delay=app.config["KEEP_CARD_RETRY_DELAY"])
 
 
 def find_card(buyer: Buyer, card_id: str) -> Card | None:

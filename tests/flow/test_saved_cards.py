@@ -408,8 +408,10 @@ def test_the_page_and_the_providers_webhook_keeping_the_card_at_once_keep_it_onc
     assert db.session.scalar(db.select(db.func.count(Card.id))) == 1
 
 
-def test_a_card_the_provider_will_not_make_the_default_is_not_kept_and_the_order_is_paid(
-        client, paid_keeping_the_card, monkeypatch):
+def test_a_card_the_provider_will_not_make_the_default_now_is_kept_later_by_a_task(
+        app, client, paid_keeping_the_card, monkeypatch, run_queue):
+    """The order is paid at once; the card is kept by the queue's task once the provider
+    answers, retried while it does not."""
     data, opened = paid_keeping_the_card
 
     def refuse(self, customer_ref, method_ref):
@@ -419,9 +421,27 @@ def test_a_card_the_provider_will_not_make_the_default_is_not_kept_and_the_order
                                                   "payment": opened.json["payment"]})
     assert paid.status_code == 200 and paid.json["status"] == "paid"
     db.session.expire_all()
-    assert db.session.scalar(db.select(db.func.count(Card.id))) == 0
+    assert count(Card) == 0
     payment = db.session.scalar(db.select(Payment).filter_by(public_id=opened.json["payment"]))
     assert (payment.status, payment.order.status) == ("succeeded", "paid")
+
+    huey = app.extensions["buyflow.tasks"].huey
+    try:
+        run_queue()  # the provider still does not answer: the task is retried later
+        assert count(Card) == 0
+        [retry] = [task for task in huey.scheduled() if task.name == cards.KEEP_PAID_CARD_TASK]
+        monkeypatch.undo()  # the provider answers again
+        huey.execute(retry, timestamp=retry.eta)  # as the worker does once it is due
+        db.session.expire_all()
+        kept = db.session.scalars(db.select(Card)).all()
+        assert [(card.brand, card.last4, card.is_default, card.buyer.email)
+                for card in kept] == [("visa", "4242", True, ANN)]
+        # The page asking again, or the provider's webhook, finds it kept.
+        client.post("/flow/api/refresh", json={"flow": data["flow"],
+                                               "payment": opened.json["payment"]})
+        assert count(Card) == 1
+    finally:
+        huey.storage.flush_schedule()
 
 
 def test_the_card_is_known_when_only_the_providers_webhook_told_of_the_payment(
