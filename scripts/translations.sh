@@ -12,7 +12,7 @@ case "${1:-all}" in
   init)
     "$PYBABEL" init -i translations/messages.pot -d translations -l "$2" ;;
   all)
-    "$PYBABEL" extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot \
+    "$PYBABEL" extract -F babel.cfg -k lazy_gettext -k _l -k lazy_pgettext:1c,2 -o translations/messages.pot \
       --project Buyflow --copyright-holder "Buyflow contributors" --no-location .
     "$PYBABEL" update -i translations/messages.pot -d translations --ignore-obsolete
     "$PYBABEL" compile -d translations ;;

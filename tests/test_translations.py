@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from flask_babel import force_locale, gettext
 
 from buyflow import PROJECT_ROOT
 from buyflow.config import DefaultConfig
+from buyflow.models.people import SellerRole
+from management.console.labels import ROLE_LABELS
 
 # English is the source language: its msgids are the English text, so it has no catalog.
 CATALOG_LOCALES = [locale for locale in DefaultConfig.LANGUAGES
@@ -20,8 +23,9 @@ REQUIRED_LOCALES = {"en", "fr", "de", "es", "it", "pt_BR", "nl", "pl", "sv", "tr
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
-def _msgid(message) -> str:
-    return message.id if isinstance(message.id, str) else message.id[0]
+def _msgid(message) -> tuple[str | None, str]:
+    """A message's context (None for most) and its id (its singular, for a plural)."""
+    return message.context, message.id if isinstance(message.id, str) else message.id[0]
 
 
 def _forms(value) -> list[str]:
@@ -40,7 +44,7 @@ def marked_strings(tmp_path_factory) -> set[str]:
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run([pybabel, "extract", "-F", "babel.cfg", "-k", "lazy_gettext",
-                    "-k", "_l", "-o", str(pot), "."], cwd=PROJECT_ROOT, check=True,
+                    "-k", "_l", "-k", "lazy_pgettext:1c,2", "-o", str(pot), "."], cwd=PROJECT_ROOT, check=True,
                    capture_output=True)
     with pot.open("rb") as f:
         return {_msgid(m) for m in read_po(f) if m.id}
@@ -69,7 +73,7 @@ def test_translations_keep_the_placeholders(locale):
     for message in read_catalog(locale):
         if not message.id:
             continue
-        expected = set(PLACEHOLDER.findall(_msgid(message)))
+        expected = set(PLACEHOLDER.findall(_msgid(message)[1]))
         for form in _forms(message.string):
             if form and set(PLACEHOLDER.findall(form)) != expected:
                 wrong.append((_msgid(message), form))
@@ -77,5 +81,13 @@ def test_translations_keep_the_placeholders(locale):
 
 
 def test_there_is_something_to_translate(marked_strings):
-    assert "Your card was declined. Please try another card." in marked_strings
-    assert "Pay %(price)s" in marked_strings
+    assert (None, "Your card was declined. Please try another card.") in marked_strings
+    assert (None, "Pay %(price)s") in marked_strings
+    # The same words meaning two things are two messages, each translated.
+    assert {(None, "Support"), ("seller role", "Support")} <= marked_strings
+
+
+def test_the_same_words_in_two_senses_are_translated_apart(app):
+    with app.test_request_context(), force_locale("fr"):
+        assert gettext("Support") == "Assistance"  # where a receipt says to ask for help
+        assert str(ROLE_LABELS[SellerRole.SUPPORT]) == "Support"  # a team member's role

@@ -1,13 +1,16 @@
 """What the console calls roles and permissions, in the person's language."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from buyflow.models.people import SellerRole
 
 ROLE_LABELS = {
     SellerRole.OWNER: _l("Owner"),
     SellerRole.ADMIN: _l("Admin"),
-    SellerRole.SUPPORT: _l("Support"),
+    # A context of its own: the receipts' "Support" is where to ask for help, and some
+    # languages say the two differently.
+    SellerRole.SUPPORT: lazy_pgettext("seller role", "Support"),
     SellerRole.VIEWER: _l("Viewer"),
 }
 
