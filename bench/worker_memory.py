@@ -35,9 +35,9 @@ same number of requests:
 
 Prints each worker's resident memory (``VmRSS`` of ``/proc/<pid>/status``; the target is
 on it) with its anonymous and file-backed parts, the ratios, and which heavy native
-libraries Buyflow's worker has mapped (receipts' PDF, image and shaping libraries must
-be absent, and in the production install so are aiohttp, psycopg and hiredis on
-SQLite). This module imports only the standard library at the top: the bare worker
+libraries Buyflow's worker has mapped (receipts' PDF, image and shaping libraries and
+cryptography's OpenSSL must be absent, and in the production install so are aiohttp,
+psycopg and hiredis on SQLite). This module imports only the standard library at the top: the bare worker
 imports it to build its app.
 """
 
@@ -66,7 +66,8 @@ REQUESTS_PER_ROUND = 7
 GUNICORN = ["--workers", "1", "--worker-class", "sync", "--log-level", "warning"]
 # Shared objects whose presence in a worker's memory map names a library it loaded.
 NATIVE_MARKERS = {"Pillow": "/PIL/", "uharfbuzz": "/uharfbuzz/", "aiohttp": "/aiohttp/",
-                  "psycopg": "psycopg_binary", "redis (hiredis)": "hiredis"}
+                  "psycopg": "psycopg_binary", "redis (hiredis)": "hiredis",
+                  "cryptography (OpenSSL)": "/cryptography/hazmat/bindings/"}
 # The production installs: a name (the folder under .venv-bench/) and pyproject's extras.
 INSTALLS = {"embedded": (), "postgres-redis": ("postgres", "redis")}
 _FLOW_DATA = re.compile(r'<script type="application/json" id="flow-data">(.*?)</script>', re.S)
