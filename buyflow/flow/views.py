@@ -30,6 +30,7 @@ from ..extensions import csrf, db, limiter
 from ..ledger import book
 from ..i18n import language_choices, long_date, negotiate_locale
 from ..models import Seller
+from ..models._base import read_outside_transaction
 from ..money import Money, format_money
 from ..payments import get_provider
 from ..payments.base import PaymentError
@@ -133,6 +134,7 @@ def open_flow():
     Nothing is written either way: the order is made only when the buyer pays.
     """
     args = request.values
+    read_outside_transaction()  # it writes nothing (see above)
     seller = Seller.by_public_id(args.get("seller", ""))
     g.locale = negotiate_locale(args.get("locale"), seller.default_locale if seller else None)
     if seller is None:

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from babel.dates import format_date
+from sqlalchemy import event
 
 from buyflow.extensions import db
 from buyflow.models import Order, Payment
@@ -267,3 +268,22 @@ def test_one_flow_checked_out_many_times_at_once_makes_one_order(app, product, o
     assert len({a.json["payment"] for a in answers if a.status_code == 200}) == 1
     assert db.session.scalar(db.select(db.func.count(Order.id))) == 1
     assert db.session.scalar(db.select(db.func.count(Payment.id))) == 1
+
+
+def test_the_flow_page_reads_outside_a_transaction(app, client, product):
+    """It writes nothing, so its statements run each on its own (autocommit): on
+    PostgreSQL no BEGIN or ROLLBACK, and no snapshot held while the page is made."""
+    query = {"seller": product.seller.public_id, "product": product.public_id,
+             "origin": SELLER_ORIGIN}
+    levels = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        levels.append((statement.split()[0], context.execution_options.get("isolation_level")))
+
+    db.session.remove()  # the request starts its own session, as in a server
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/flow/", query_string=query).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert levels and all(level == ("SELECT", "AUTOCOMMIT") for level in levels), levels
