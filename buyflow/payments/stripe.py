@@ -304,15 +304,14 @@ class StripeProvider(CardProvider):
             raise PaymentError("provider_unavailable", str(exc)) from exc
         except stripe.StripeError as exc:
             raise PaymentError("provider_unavailable", str(exc)) from exc
-        for intent in self._paged(intents, "/v1/payment_intents", params):
+        for intent in self._paged("/v1/payment_intents", params, first=intents):
             if _metadata(intent).get(PAYMENT_METADATA_KEY) == payment_public_id:
                 return self._outcome(intent)
         return None
 
     def list_charges(self, created_after: datetime) -> Iterator[ChargeRecord]:
         params = {"created": {"gte": _timestamp(created_after)}, "limit": 100}
-        intents = self._call("get", "/v1/payment_intents", **params)
-        for intent in self._paged(intents, "/v1/payment_intents", params):
+        for intent in self._paged("/v1/payment_intents", params):
             yield ChargeRecord(
                 outcome=self._outcome(intent),
                 payment_public_id=_metadata(intent).get(PAYMENT_METADATA_KEY),
@@ -336,8 +335,7 @@ class StripeProvider(CardProvider):
 
     def find_refund(self, payment_ref: str, refund_public_id: str) -> RefundOutcome | None:
         params = {"payment_intent": payment_ref, "limit": 100}
-        refunds = self._call("get", "/v1/refunds", **params)
-        for refund in self._paged(refunds, "/v1/refunds", params):
+        for refund in self._paged("/v1/refunds", params):
             outcome = _refund_outcome(refund)
             if outcome.refund_public_id == refund_public_id:
                 return outcome
@@ -345,8 +343,7 @@ class StripeProvider(CardProvider):
 
     def list_refunds(self, created_after: datetime) -> Iterator[RefundOutcome]:
         params = {"created": {"gte": _timestamp(created_after)}, "limit": 100}
-        refunds = self._call("get", "/v1/refunds", **params)
-        for refund in self._paged(refunds, "/v1/refunds", params):
+        for refund in self._paged("/v1/refunds", params):
             yield _refund_outcome(refund)
 
     def parse_webhook(self, payload: bytes,
@@ -407,9 +404,11 @@ class StripeProvider(CardProvider):
         # processing (and anything newer): not final yet; the provider's webhook ends it.
         return ChargeOutcome(None, intent_ref, **known)
 
-    def _paged(self, page: dict, path: str, params: Mapping) -> Iterator[dict]:
-        """Every object of the list answer ``page`` (of ``path`` asked with ``params``) and
-        of the pages after it, each asked for after the last object of the one before."""
+    def _paged(self, path: str, params: Mapping, first: dict | None = None) -> Iterator[dict]:
+        """Every object the list ``path`` asked with ``params`` answers (``first``: its
+        first page, when the caller asked for it already), page after page, each asked
+        for after the last object of the one before."""
+        page = first if first is not None else self._call("get", path, **params)
         while True:
             yield from page["data"]
             if not page.get("has_more") or not page["data"]:
